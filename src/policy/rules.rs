@@ -453,14 +453,18 @@ impl Checker {
             return;
         }
         let mut positives = 0;
+        let mut invalid = 0;
         for entry in &m.server.from {
             match classify_from(entry) {
-                FromEntry::Invalid(why) => self.push(
+                FromEntry::Invalid(why) => {
+                    invalid += 1;
+                    self.push(
                     &FROM_ENTRIES_VALID,
                     Some(m),
                     format!("{}: from entry {entry:?} {why}", m.name),
                     "write an address (192.0.2.7), a network (10.0.0.0/8), a wildcard (10.1.*), or `!` before one to exclude it; one entry per list item".into(),
-                ),
+                    )
+                }
                 FromEntry::HostName { negated } => {
                     positives += usize::from(!negated);
                     self.push(
@@ -473,7 +477,7 @@ impl Checker {
                 FromEntry::Address { negated } => positives += usize::from(!negated),
             }
         }
-        if positives == 0 {
+        if positives == 0 && invalid == 0 {
             self.push(
                 &FROM_ENTRIES_VALID,
                 Some(m),
