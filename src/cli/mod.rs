@@ -2,6 +2,8 @@
 //! stdout; prompts, progress and errors go to stderr.
 
 mod exit;
+mod plan;
+mod policy;
 
 use clap::{Parser, Subcommand};
 pub use exit::Outcome;
@@ -19,7 +21,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    Policy(policy::PolicyArgs),
+    Plan(plan::PlanArgs),
+}
 
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -29,7 +34,8 @@ pub fn main() -> std::process::ExitCode {
             let _ = Cli::command().print_help();
             Outcome::Success
         }
-        Some(_command) => Outcome::Success,
+        Some(Command::Policy(args)) => policy::run(args),
+        Some(Command::Plan(args)) => plan::run(args),
     };
     outcome.into()
 }
