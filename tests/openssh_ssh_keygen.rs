@@ -9,8 +9,6 @@ use skset::openssh::private_key::{
 };
 use skset::openssh::public_key::{fingerprint, render_public_key_line, SkPublicKey};
 use skset::openssh::sk_key::{SkAlgorithm, SkCredential};
-use ssh_key::encoding::base64::{Base64, Encoding};
-use ssh_key::{Cipher, Kdf};
 use zeroize::Zeroizing;
 
 fn passphrase(text: &str) -> Passphrase {
@@ -153,59 +151,6 @@ fn an_empty_passphrase_writes_an_unencrypted_file_as_ssh_keygen_does() {
         inspect_private_key(private.as_bytes()).unwrap().encryption,
         Encryption::None
     );
-}
-
-/// The random parts of a file ssh-keygen wrote: its check int and bcrypt salt.
-struct KeygenRandomness {
-    checkint: u32,
-    salt: Option<[u8; 16]>,
-}
-
-/// Read ssh-keygen's random values straight from the bytes (PROTOCOL.key), independently of
-/// the code under test, decrypting with ssh-key's KDF and cipher when needed.
-fn keygen_randomness(pem: &str, pass: Option<&str>) -> KeygenRandomness {
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let bin = Base64::decode_vec(&body).unwrap();
-    let mut at = 0usize;
-    let mut take = |n: usize| {
-        let s = bin[at..at + n].to_vec();
-        at += n;
-        s
-    };
-    assert_eq!(take(15), b"openssh-key-v1\0");
-    let string = |take: &mut dyn FnMut(usize) -> Vec<u8>| {
-        let len = u32::from_be_bytes(take(4).try_into().unwrap()) as usize;
-        take(len)
-    };
-    let cipher = string(&mut take);
-    let _kdf = string(&mut take);
-    let kdf_options = string(&mut take);
-    assert_eq!(take(4), [0, 0, 0, 1]);
-    let _public = string(&mut take);
-    let mut private = string(&mut take);
-    let salt = if cipher == b"none" {
-        None
-    } else {
-        assert_eq!(cipher, b"aes256-ctr");
-        let salt: [u8; 16] = kdf_options[4..20].try_into().unwrap();
-        let rounds = u32::from_be_bytes(kdf_options[20..24].try_into().unwrap());
-        let kdf = Kdf::Bcrypt {
-            salt: salt.to_vec(),
-            rounds,
-        };
-        let (key, iv) = kdf
-            .derive_key_and_iv(Cipher::Aes256Ctr, pass.unwrap())
-            .unwrap();
-        Cipher::Aes256Ctr
-            .decrypt(&key, &iv, &mut private, None)
-            .unwrap();
-        Some(salt)
-    };
-    assert_eq!(private[0..4], private[4..8], "check ints differ");
-    KeygenRandomness {
-        checkint: u32::from_be_bytes(private[0..4].try_into().unwrap()),
-        salt,
-    }
 }
 
 /// ssh-keygen rewrites our file (`-c` changes the comment, `-p` the passphrase). With its
