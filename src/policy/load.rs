@@ -284,10 +284,12 @@ fn yaml_error(file: &str, e: &serde_saphyr::Error) -> LoadError {
             YamlErrorCategory::WrongType
         }
         E::SerdeMissingField { .. } => YamlErrorCategory::MissingField,
+        E::Budget { breach: serde_saphyr::budget::BudgetBreach::Documents { .. }, .. } => YamlErrorCategory::Syntax,
         E::Budget { .. } | E::AliasError { .. } | E::AliasReplayLimitExceeded { .. } | E::AliasExpansionLimitExceeded { .. } | E::AliasReplayStackDepthExceeded { .. } | E::AliasReplayCounterOverflow { .. } => {
             YamlErrorCategory::Limits
         }
         _ if inner.to_string().contains("limit") => YamlErrorCategory::Limits,
+        _ if inner.to_string().starts_with("expected ") => YamlErrorCategory::WrongType,
         _ => YamlErrorCategory::Syntax,
     };
     let location = inner.location().filter(|l| l.line() > 0).map(loc);
@@ -305,9 +307,18 @@ fn strip_location_suffix(msg: &str) -> String {
     };
     let msg = msg.strip_suffix(", set DuplicateKeyPolicy in Options if acceptable").unwrap_or(msg);
     match msg.strip_prefix("budget breached: ") {
+        Some(rest) if rest.starts_with("Documents") => {
+            "more than one YAML document: a policy file holds exactly one (remove the second `---` and what follows)".into()
+        }
         Some(rest) => format!("the input exceeds the policy loader's limits ({rest})"),
-        None if msg == "recursion limit exceeded" => "the input is nested deeper than the policy loader allows".into(),
-        None => msg.to_string(),
+        None => match msg {
+            "recursion limit exceeded" => "the input is nested deeper than the policy loader allows".into(),
+            "expected mapping start" => "expected a mapping (`key: value` lines or `{ key: value }`) here".into(),
+            "expected sequence start" => "expected a list here, e.g. `[\"10.0.0.0/8\"]` or `- item` lines".into(),
+            "invalid u8" => "expected a whole number from 0 to 255".into(),
+            "invalid u32" => "expected a whole number from 0 to 4294967295".into(),
+            other => other.to_string(),
+        },
     }
 }
 
@@ -339,7 +350,7 @@ mod v1 {
         description: Option<String>,
         #[serde(default)]
         settings: Option<RawSettings>,
-        modes: RawModes,
+        modes: Spanned<RawModes>,
     }
 
     #[derive(Deserialize, Default)]
@@ -491,8 +502,9 @@ mod v1 {
                 default_label: raw.default_label,
             };
 
-            let mut modes = Vec::with_capacity(self.modes.0.len());
-            for (name, m) in self.modes.0 {
+            let mut modes = Vec::with_capacity(self.modes.value.0.len());
+            let modes_at = self.modes.referenced;
+            for (name, m) in self.modes.value.0 {
                 let field = |f: &str| format!("modes.{}.{f}", name.value);
                 let resident = m.resident.unwrap_or(true);
                 let agent = m.agent.unwrap_or_default();
@@ -553,7 +565,7 @@ mod v1 {
             if modes.is_empty() {
                 return Err(LoadError {
                     file: file.into(),
-                    location: None,
+                    location: Some(loc(modes_at)),
                     kind: LoadErrorKind::Invalid {
                         field: "modes".into(),
                         message: "no modes: a policy describes at least one key".into(),
