@@ -13,7 +13,10 @@ fn root() -> PathBuf {
 }
 
 fn skset(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_skset")).args(args).output().expect("run skset")
+    Command::new(env!("CARGO_BIN_EXE_skset"))
+        .args(args)
+        .output()
+        .expect("run skset")
 }
 
 /// Exit 2, a `file:line:column:` message, a hint, no panic.
@@ -24,12 +27,25 @@ fn assert_bad_input_located(path: &Path) -> String {
     assert_eq!(out.status.code(), Some(2), "{p}: {stderr}");
     assert!(!stderr.contains("panicked"), "{p}: {stderr}");
     let first = stderr.lines().next().unwrap_or("");
-    let rest = first.strip_prefix(&format!("error: {p}:")).unwrap_or_else(|| panic!("{p}: not located: {first}"));
+    let rest = first
+        .strip_prefix(&format!("error: {p}:"))
+        .unwrap_or_else(|| panic!("{p}: not located: {first}"));
     let mut parts = rest.splitn(3, ':');
-    let line: u32 = parts.next().unwrap().parse().unwrap_or_else(|_| panic!("{p}: no line in {first}"));
-    let column: u32 = parts.next().unwrap().parse().unwrap_or_else(|_| panic!("{p}: no column in {first}"));
+    let line: u32 = parts
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("{p}: no line in {first}"));
+    let column: u32 = parts
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("{p}: no column in {first}"));
     assert!(line >= 1 && column >= 1, "{first}");
-    assert!(parts.next().is_some_and(|m| m.trim().len() > 5), "{p}: no message in {first}");
+    assert!(
+        parts.next().is_some_and(|m| m.trim().len() > 5),
+        "{p}: no message in {first}"
+    );
     assert!(stderr.contains("\n  hint: "), "{p}: no hint: {stderr}");
     stderr
 }
@@ -54,10 +70,16 @@ fn specific_messages_say_what_was_expected() {
     let cases = [
         ("duplicate-key.yaml", ":5:5: duplicate mapping key: touch"),
         ("duplicate-mode.yaml", ":6:3: duplicate mapping key: sudo"),
-        ("unknown-field.yaml", ":4:5: unknown field `touhc`, expected one of"),
+        (
+            "unknown-field.yaml",
+            ":4:5: unknown field `touhc`, expected one of",
+        ),
         ("wrong-type-bool.yaml", ":4:10: invalid boolean"),
         ("wrong-type-number.yaml", ":3:19: expected a whole number"),
-        ("unsupported-version.yaml", "version 2 is not supported; this skset reads version(s) 1"),
+        (
+            "unsupported-version.yaml",
+            "version 2 is not supported; this skset reads version(s) 1",
+        ),
         ("missing-version.yaml", "no `version` field"),
         ("alias-bomb.yaml", "exceeds the policy loader's limits"),
         ("deep-nesting.yaml", "nested deeper"),
@@ -66,7 +88,10 @@ fn specific_messages_say_what_was_expected() {
     ];
     for (file, needle) in cases {
         let stderr = assert_bad_input_located(&dir.join(file));
-        assert!(stderr.contains(needle), "{file}: {needle:?} not in {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{file}: {needle:?} not in {stderr}"
+        );
     }
 }
 
@@ -83,7 +108,11 @@ fn ten_megabytes_is_refused_quickly_with_location() {
     let started = std::time::Instant::now();
     let stderr = assert_bad_input_located(&path);
     assert!(stderr.contains("larger than"), "{stderr}");
-    assert!(started.elapsed().as_secs() < 10, "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -91,7 +120,10 @@ fn binary_junk_is_refused_with_location() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng(0x5eed);
     // Not UTF-8.
-    let junk: Vec<u8> = (0..4096).map(|_| rng.next() as u8).chain([0xff, 0xfe]).collect();
+    let junk: Vec<u8> = (0..4096)
+        .map(|_| rng.next() as u8)
+        .chain([0xff, 0xfe])
+        .collect();
     let path = dir.path().join("junk.bin");
     std::fs::write(&path, &junk).unwrap();
     assert_bad_input_located(&path);
@@ -101,7 +133,11 @@ fn binary_junk_is_refused_with_location() {
     assert_bad_input_located(&path);
     // A gzip header.
     let path = dir.path().join("policy.yaml.gz");
-    std::fs::write(&path, [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]).unwrap();
+    std::fs::write(
+        &path,
+        [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03],
+    )
+    .unwrap();
     assert_bad_input_located(&path);
 }
 
@@ -124,18 +160,67 @@ impl Rng {
         z ^ (z >> 31)
     }
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
 /// Tokens that matter to YAML, serde and our own grammars.
 const TOKENS: &[&[u8]] = &[
-    b": ", b"- ", b"&a ", b"*a", b"[", b"]", b"{", b"}", b"\"", b"'", b"\n", b"  ", b"---\n", b"...\n",
-    b"!!binary ", b"!!str ", b"!custom ", b"<<: *a\n", b"? ", b"|\n", b">-\n", b"# c\n", b"\t", b"%YAML 1.2\n",
-    b"\xef\xbb\xbf", b"\0", b"\xff", b"\xc3", b"version: 2\n", b"1e999", b".nan", b"0x1F", b"~", b"null",
-    b"true", b"yes", b"-1", b"99999999999999999999", b"touch: false\n", b"resident: false\n",
-    b"from: [\"10.0.0.1/33\"]", b"command: x\\", b"options: ['a=\"b']", b"lifetime: 0", b"user_id: \"\\0\"",
-    b"application: \"\\u00e9\"", b"\\", b",", b"=", b"\r\n", b"\xe2\x80\xa8",
+    b": ",
+    b"- ",
+    b"&a ",
+    b"*a",
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b"\"",
+    b"'",
+    b"\n",
+    b"  ",
+    b"---\n",
+    b"...\n",
+    b"!!binary ",
+    b"!!str ",
+    b"!custom ",
+    b"<<: *a\n",
+    b"? ",
+    b"|\n",
+    b">-\n",
+    b"# c\n",
+    b"\t",
+    b"%YAML 1.2\n",
+    b"\xef\xbb\xbf",
+    b"\0",
+    b"\xff",
+    b"\xc3",
+    b"version: 2\n",
+    b"1e999",
+    b".nan",
+    b"0x1F",
+    b"~",
+    b"null",
+    b"true",
+    b"yes",
+    b"-1",
+    b"99999999999999999999",
+    b"touch: false\n",
+    b"resident: false\n",
+    b"from: [\"10.0.0.1/33\"]",
+    b"command: x\\",
+    b"options: ['a=\"b']",
+    b"lifetime: 0",
+    b"user_id: \"\\0\"",
+    b"application: \"\\u00e9\"",
+    b"\\",
+    b",",
+    b"=",
+    b"\r\n",
+    b"\xe2\x80\xa8",
 ];
 
 fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
@@ -197,8 +282,14 @@ fn seeds() -> Vec<Vec<u8>> {
         policy::DEFAULT_POLICY_YAML.as_bytes().to_vec(),
         std::fs::read(root().join("policies/two-keys.yaml")).unwrap(),
     ];
-    for dir in ["tests/fixtures/policy/rules", "tests/fixtures/policy/malformed"] {
-        let mut paths: Vec<_> = std::fs::read_dir(root().join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+    for dir in [
+        "tests/fixtures/policy/rules",
+        "tests/fixtures/policy/malformed",
+    ] {
+        let mut paths: Vec<_> = std::fs::read_dir(root().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         paths.sort();
         out.extend(paths.iter().map(|p| std::fs::read(p).unwrap()));
     }
@@ -209,7 +300,10 @@ fn seeds() -> Vec<Vec<u8>> {
 fn fuzz_mutated_policies_never_panic() {
     let seeds = seeds();
     let mut rng = Rng(0xdecaf);
-    let iterations: usize = std::env::var("SKSET_FUZZ_ITERATIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(5000);
+    let iterations: usize = std::env::var("SKSET_FUZZ_ITERATIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5000);
     for i in 0..iterations {
         let mut input = seeds[rng.below(seeds.len())].clone();
         for _ in 0..=rng.below(4) {
@@ -217,7 +311,10 @@ fn fuzz_mutated_policies_never_panic() {
         }
         let result = std::panic::catch_unwind(|| exercise(&input));
         if result.is_err() {
-            panic!("iteration {i} panicked on input {:?}", String::from_utf8_lossy(&input));
+            panic!(
+                "iteration {i} panicked on input {:?}",
+                String::from_utf8_lossy(&input)
+            );
         }
     }
 }
@@ -230,7 +327,11 @@ fn fuzz_random_bytes_never_panic() {
         let input: Vec<u8> = (0..len)
             .map(|_| {
                 const SIGNIFICANT: &[u8] = b":-[]{}&*!|>'\"#\n ";
-                if rng.below(3) == 0 { SIGNIFICANT[rng.below(SIGNIFICANT.len())] } else { rng.next() as u8 }
+                if rng.below(3) == 0 {
+                    SIGNIFICANT[rng.below(SIGNIFICANT.len())]
+                } else {
+                    rng.next() as u8
+                }
             })
             .collect();
         if std::panic::catch_unwind(|| exercise(&input)).is_err() {
@@ -242,7 +343,8 @@ fn fuzz_random_bytes_never_panic() {
 #[test]
 fn versions_are_probed_before_the_schema() {
     // A future version with fields v1 does not know fails on the version, not the field.
-    let e = policy::load_policy_str("f.yaml", None, "version: 3\nmodes: {}\nquorum: 2\n").unwrap_err();
+    let e =
+        policy::load_policy_str("f.yaml", None, "version: 3\nmodes: {}\nquorum: 2\n").unwrap_err();
     assert!(e.to_string().contains("version 3 is not supported"), "{e}");
     assert!(e.to_string().contains("1"), "{e}");
 }
