@@ -193,3 +193,63 @@ fn json_check_reports_findings_and_errors() {
         .unwrap()
         .contains("cannot read"));
 }
+
+#[test]
+fn docs_list_every_rule_with_its_severity() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/policy.md"))
+        .unwrap();
+    for r in RULES {
+        let heading = format!("### {} `{}` ({})", r.id, r.name, r.severity);
+        assert!(doc.contains(&heading), "docs/policy.md lacks {heading:?}");
+        assert!(
+            doc.contains(r.rationale),
+            "docs/policy.md has a stale rationale for {}",
+            r.id
+        );
+    }
+}
+
+#[test]
+fn docs_list_every_schema_field() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/policy.md"))
+        .unwrap();
+    // Ask the loader itself which fields exist: an unknown field lists the expected ones.
+    let probes = [
+        ("", "version: 1\nbogus: 1\nmodes: {}\n"),
+        ("", "version: 1\nsettings: { bogus: 1 }\nmodes: {}\n"),
+        (
+            "",
+            "version: 1\nmodes: { m: { bogus: 1, server: { account: a } } }\n",
+        ),
+        (
+            "agent.",
+            "version: 1\nmodes: { m: { agent: { bogus: 1 }, server: { account: a } } }\n",
+        ),
+        (
+            "server.",
+            "version: 1\nmodes: { m: { server: { account: a, bogus: 1 } } }\n",
+        ),
+    ];
+    for (prefix, yaml) in probes {
+        let e = skset::policy::load_policy_str("probe.yaml", None, yaml)
+            .unwrap_err()
+            .to_string();
+        let list = e
+            .split("expected one of ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{e}"))
+            .lines()
+            .next()
+            .unwrap();
+        for field in list.split(", ") {
+            let field = field.trim_matches(['`', ' ']);
+            let documented = format!("`{prefix}{field}`");
+            // A nested mapping is documented through its fields (`agent.load`, ...).
+            let nested = format!("`{prefix}{field}.");
+            assert!(
+                doc.contains(&documented) || doc.contains(&nested),
+                "docs/policy.md does not document {documented}"
+            );
+        }
+    }
+}
