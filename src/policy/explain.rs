@@ -120,7 +120,7 @@ fn device_thief(m: &Mode) -> Exposure {
         };
     }
     let touch = if m.touch {
-        "with a touch, which a thief can give"
+        "with a touch (which a thief can give)"
     } else {
         "without even a touch"
     };
@@ -184,8 +184,13 @@ fn disk_copy(policy: &Policy, m: &Mode) -> Exposure {
         return Exposure {
             verdict: Verdict::Nothing,
             text: format!(
-                "No signature: the private key never leaves the device, and ~/.ssh/{} is only a pointer to the credential on it. The copy does show that the key exists, its public key and so which servers trust it; combined with the stolen device later, it is what a PIN-less resident key needs (see the thief).",
-                m.file
+                "No signature: the private key never leaves the device, and ~/.ssh/{} is only a pointer to the credential on it. The copy does show that the key exists, its public key and so which servers trust it. {}",
+                m.file,
+                if m.pin {
+                    "Even with the device stolen later, the PIN still stands in the way."
+                } else {
+                    "Combined with the device stolen later, it is all a PIN-less resident key needs (see the thief)."
+                }
             ),
             rules: vec![rules::RESIDENT_PASSPHRASE_PROTECTS_NOTHING.id],
         };
