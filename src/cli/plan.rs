@@ -42,7 +42,10 @@ pub struct PlanArgs {
 pub fn run(args: PlanArgs) -> Outcome {
     let (file, loaded) = match &args.policy {
         Some(path) => (path.clone(), policy::load_policy_file(path)),
-        None => (PathBuf::from(policy::load::DEFAULT_POLICY_NAME), policy::default_policy()),
+        None => (
+            PathBuf::from(policy::load::DEFAULT_POLICY_NAME),
+            policy::default_policy(),
+        ),
     };
     let p = match loaded {
         Ok(p) => p,
@@ -58,7 +61,12 @@ pub fn run(args: PlanArgs) -> Outcome {
             for f in &findings {
                 eprintln!("{}", format_finding(&file, f));
             }
-            eprintln!("error: {} violates {} rule(s); no plan. Fix them (see `skset policy check {}`).", file.display(), findings.len(), file.display());
+            eprintln!(
+                "error: {} violates {} rule(s); no plan. Fix them (see `skset policy check {}`).",
+                file.display(),
+                findings.len(),
+                file.display()
+            );
             return Outcome::Findings;
         }
         Err(e) => {
@@ -86,12 +94,21 @@ pub fn run(args: PlanArgs) -> Outcome {
 }
 
 fn print_plan(plan: &EnrollmentPlan) {
-    println!("plan for policy {} (label {:?}), devices: {}", plan.policy, plan.label, plan.devices.join(", "));
+    println!(
+        "plan for policy {} (label {:?}), devices: {}",
+        plan.policy,
+        plan.label,
+        plan.devices.join(", ")
+    );
     println!(
         "  minimum PIN length {}, bcrypt rounds {}, attestation {}",
         plan.min_pin_length,
         plan.kdf_rounds,
-        if plan.require_attestation { "required" } else { "kept when given" }
+        if plan.require_attestation {
+            "required"
+        } else {
+            "kept when given"
+        }
     );
     for k in &plan.keys {
         println!();
@@ -99,24 +116,53 @@ fn print_plan(plan: &EnrollmentPlan) {
         println!(
             "  key type       {}{}",
             k.key_type,
-            if k.ecdsa_fallback { " (ecdsa-p256 if the device lacks Ed25519)" } else { "" }
+            if k.ecdsa_fallback {
+                " (ecdsa-p256 if the device lacks Ed25519)"
+            } else {
+                ""
+            }
         );
-        println!("  identity       application {}  user id {}", k.application, k.user_id_display);
+        println!(
+            "  identity       application {}  user id {}",
+            k.application, k.user_id_display
+        );
         println!(
             "  flags          {} ({}{}{})  credProtect {} {}",
             k.flags_hex,
             if k.touch { "touch" } else { "no touch" },
             if k.pin { ", PIN" } else { "" },
-            if k.resident { ", resident" } else { ", non-resident" },
+            if k.resident {
+                ", resident"
+            } else {
+                ", non-resident"
+            },
             k.cred_protect,
             k.cred_protect_name
         );
-        println!("  files          ~/.ssh/{} .pub .attest   passphrase {}", k.private_key_file, k.passphrase);
+        println!(
+            "  files          ~/.ssh/{} .pub .attest   passphrase {}",
+            k.private_key_file, k.passphrase
+        );
         match (&k.ssh_add_command, k.agent_forwarding) {
-            (Some(cmd), fwd) => println!("  agent          {cmd}{}", if fwd { " (forwarding allowed)" } else { " (do not forward)" }),
+            (Some(cmd), fwd) => println!(
+                "  agent          {cmd}{}",
+                if fwd {
+                    " (forwarding allowed)"
+                } else {
+                    " (do not forward)"
+                }
+            ),
             (None, _) => println!("  agent          not loaded"),
         }
-        println!("  server         ~{}/.ssh/authorized_keys{}", k.account, if k.sudo_totp { " + TOTP for sudo (pam_google_authenticator)" } else { "" });
+        println!(
+            "  server         ~{}/.ssh/authorized_keys{}",
+            k.account,
+            if k.sudo_totp {
+                " + TOTP for sudo (pam_google_authenticator)"
+            } else {
+                ""
+            }
+        );
         println!("                 {}", k.authorized_keys_template);
         println!("  ssh-keygen     {}", k.ssh_keygen_command);
     }
@@ -125,7 +171,12 @@ fn print_plan(plan: &EnrollmentPlan) {
 /// The host name for the default label: no libc call (the crate forbids unsafe), so the
 /// kernel's answer on Linux, then the usual environment variables.
 fn host_name() -> String {
-    let from_file = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let from_file = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
     from_file("/proc/sys/kernel/hostname")
         .or_else(|| from_file("/etc/hostname"))
         .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))

@@ -185,7 +185,11 @@ fn check(args: CheckArgs) -> Outcome {
                     }
                 }
                 let count = |s| findings.iter().filter(|f| f.severity == s).count();
-                let (e, w, i) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
+                let (e, w, i) = (
+                    count(Severity::Error),
+                    count(Severity::Warning),
+                    count(Severity::Info),
+                );
                 if findings.is_empty() {
                     eprintln!("{}: ok ({} modes)", file.display(), p.modes.len());
                 } else {
@@ -212,7 +216,11 @@ fn explain(args: ExplainArgs) -> Outcome {
     if let Some(name) = &args.mode {
         explanations.retain(|e| &e.mode == name);
         if explanations.is_empty() {
-            eprintln!("error: {} has no mode {name:?}; its modes are: {}", args.file.display(), mode_names(&p));
+            eprintln!(
+                "error: {} has no mode {name:?}; its modes are: {}",
+                args.file.display(),
+                mode_names(&p)
+            );
             return Outcome::BadInput;
         }
     }
@@ -226,7 +234,11 @@ fn explain(args: ExplainArgs) -> Outcome {
     }
     if args.json {
         let doc = serde_json::json!({ "policy": p.name, "modes": explanations });
-        return if print_json(&doc) { Outcome::Success } else { Outcome::BadInput };
+        return if print_json(&doc) {
+            Outcome::Success
+        } else {
+            Outcome::BadInput
+        };
     }
     for (i, e) in explanations.iter().enumerate() {
         if i > 0 {
@@ -238,7 +250,10 @@ fn explain(args: ExplainArgs) -> Outcome {
         }
         println!("  {}", e.summary);
         print_exposure("A thief holding the security key", &e.device_thief);
-        print_exposure("A compromised host reached with a forwarded agent (ssh -A)", &e.forwarded_agent_host);
+        print_exposure(
+            "A compromised host reached with a forwarded agent (ssh -A)",
+            &e.forwarded_agent_host,
+        );
         print_exposure("A copy of the laptop's disk", &e.disk_copy);
     }
     Outcome::Success
@@ -259,15 +274,26 @@ fn print_exposure(who: &str, x: &Exposure) {
 }
 
 fn mode_names(p: &Policy) -> String {
-    p.modes.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+    p.modes
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn list_rules(args: RulesArgs) -> Outcome {
     if args.json {
-        return if print_json(&rules::RULES) { Outcome::Success } else { Outcome::BadInput };
+        return if print_json(&rules::RULES) {
+            Outcome::Success
+        } else {
+            Outcome::BadInput
+        };
     }
     for r in rules::RULES {
-        println!("{} {} ({})\n  {}\n  why: {}\n", r.id, r.name, r.severity, r.summary, r.rationale);
+        println!(
+            "{} {} ({})\n  {}\n  why: {}\n",
+            r.id, r.name, r.severity, r.summary, r.rationale
+        );
     }
     Outcome::Success
 }

@@ -146,18 +146,30 @@ impl Valued {
 static KNOWN_OPTIONS: &[(&str, Known)] = &[
     ("restrict", Known::Flag(AuthOption::Restrict)),
     ("cert-authority", Known::Flag(AuthOption::CertAuthority)),
-    ("no-touch-required", Known::Flag(AuthOption::NoTouchRequired)),
+    (
+        "no-touch-required",
+        Known::Flag(AuthOption::NoTouchRequired),
+    ),
     ("touch-required", Known::Flag(AuthOption::TouchRequired)),
     ("verify-required", Known::Flag(AuthOption::VerifyRequired)),
-    ("no-agent-forwarding", Known::Flag(AuthOption::NoAgentForwarding)),
+    (
+        "no-agent-forwarding",
+        Known::Flag(AuthOption::NoAgentForwarding),
+    ),
     ("agent-forwarding", Known::Flag(AuthOption::AgentForwarding)),
-    ("no-port-forwarding", Known::Flag(AuthOption::NoPortForwarding)),
+    (
+        "no-port-forwarding",
+        Known::Flag(AuthOption::NoPortForwarding),
+    ),
     ("port-forwarding", Known::Flag(AuthOption::PortForwarding)),
     ("no-pty", Known::Flag(AuthOption::NoPty)),
     ("pty", Known::Flag(AuthOption::Pty)),
     ("no-user-rc", Known::Flag(AuthOption::NoUserRc)),
     ("user-rc", Known::Flag(AuthOption::UserRc)),
-    ("no-X11-forwarding", Known::Flag(AuthOption::NoX11Forwarding)),
+    (
+        "no-X11-forwarding",
+        Known::Flag(AuthOption::NoX11Forwarding),
+    ),
     ("X11-forwarding", Known::Flag(AuthOption::X11Forwarding)),
     ("command", Known::Valued(Valued::Command)),
     ("environment", Known::Valued(Valued::Environment)),
@@ -183,13 +195,16 @@ impl<'a> AuthOption<'a> {
         match (lookup(name), value) {
             (Some((_, Known::Flag(flag))), None) => Ok(flag.clone()),
             (Some((canonical, Known::Flag(_))), Some(_)) => {
-                Err(LineErrorKind::FlagWithValue { name: *canonical })
+                Err(LineErrorKind::FlagWithValue { name: canonical })
             }
             (Some((_, Known::Valued(kind))), Some(v)) => Ok(kind.make(v)),
             (Some((canonical, Known::Valued(_))), None) => {
-                Err(LineErrorKind::MissingValue { name: *canonical })
+                Err(LineErrorKind::MissingValue { name: canonical })
             }
-            (None, value) => Ok(AuthOption::Unknown { name: Cow::Borrowed(name), value }),
+            (None, value) => Ok(AuthOption::Unknown {
+                name: Cow::Borrowed(name),
+                value,
+            }),
         }
     }
 
@@ -269,7 +284,9 @@ impl<'a> AuthOption<'a> {
     pub fn render_into(&self, out: &mut String) -> Result<(), RenderError> {
         let name = self.name();
         if name.is_empty() || !name.bytes().all(is_option_name_byte) {
-            return Err(RenderError::BadOptionName { name: name.to_owned() });
+            return Err(RenderError::BadOptionName {
+                name: name.to_owned(),
+            });
         }
         out.push_str(name);
         if let Some(value) = self.value() {
@@ -328,10 +345,15 @@ fn is_option_name_byte(b: u8) -> bool {
 
 fn check_value_renderable(name: &str, value: &str) -> Result<(), RenderError> {
     if let Some(ch) = value.chars().find(|c| matches!(c, '\n' | '\r' | '\0')) {
-        return Err(RenderError::LineBreakInValue { name: name.to_owned(), ch });
+        return Err(RenderError::LineBreakInValue {
+            name: name.to_owned(),
+            ch,
+        });
     }
     if value.ends_with('\\') {
-        return Err(RenderError::TrailingBackslash { name: name.to_owned() });
+        return Err(RenderError::TrailingBackslash {
+            name: name.to_owned(),
+        });
     }
     Ok(())
 }
@@ -371,7 +393,10 @@ impl<'a> AuthorizedKeyLine<'a> {
         if !out.is_empty() {
             out.push(' ');
         }
-        for (field, text) in [("key type", &self.key_type), ("base64 blob", &self.key_base64)] {
+        for (field, text) in [
+            ("key type", &self.key_type),
+            ("base64 blob", &self.key_base64),
+        ] {
             if text.is_empty() || text.chars().any(|c| c.is_whitespace() || c == '\0') {
                 return Err(RenderError::BadKeyField { field });
             }
@@ -396,7 +421,11 @@ impl<'a> AuthorizedKeyLine<'a> {
 
     pub fn into_owned(self) -> AuthorizedKeyLine<'static> {
         AuthorizedKeyLine {
-            options: self.options.into_iter().map(AuthOption::into_owned).collect(),
+            options: self
+                .options
+                .into_iter()
+                .map(AuthOption::into_owned)
+                .collect(),
             key_type: Cow::Owned(self.key_type.into_owned()),
             key_base64: Cow::Owned(self.key_base64.into_owned()),
             comment: self.comment.map(|c| Cow::Owned(c.into_owned())),
@@ -451,7 +480,9 @@ pub enum LineErrorKind {
     EmptyOptionName,
     #[error("option values must be in double quotes: write {name}=\"...\"")]
     UnquotedValue { name: String },
-    #[error("the quoted value is not closed: add the missing '\"' (write a literal quote as \\\")")]
+    #[error(
+        "the quoted value is not closed: add the missing '\"' (write a literal quote as \\\")"
+    )]
     UnterminatedQuote,
     #[error("unexpected {found:?} after an option: separate options with ',' and end the option list with a space before the key type")]
     BadSeparator { found: char },
@@ -474,7 +505,10 @@ pub enum LineErrorKind {
 /// Parse one line (with or without its trailing `\n` / `\r\n`).
 pub fn parse_line(line: &str) -> Result<Line<'_>, LineError> {
     let line = strip_eol(line);
-    if let Some(pos) = line.bytes().position(|b| b == b'\n' || b == b'\r' || b == 0) {
+    if let Some(pos) = line
+        .bytes()
+        .position(|b| b == b'\n' || b == b'\r' || b == 0)
+    {
         let kind = if line.as_bytes()[pos] == 0 {
             LineErrorKind::NulByte
         } else {
@@ -490,7 +524,10 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, LineError> {
     if let Some(comment) = rest.strip_prefix('#') {
         return Ok(Line::Comment(comment));
     }
-    let mut p = Cursor { s: line, pos: start };
+    let mut p = Cursor {
+        s: line,
+        pos: start,
+    };
     p.key_line().map(Line::Key)
 }
 
@@ -501,8 +538,15 @@ pub fn parse_line_bytes(line: &[u8]) -> Result<Line<'_>, LineError> {
         Err(e) => {
             let at = e.valid_up_to();
             // Column in characters up to the bad byte (the prefix is valid UTF-8).
-            let column = std::str::from_utf8(&line[..at]).map(|s| s.chars().count()).unwrap_or(at) + 1;
-            Err(LineError { column, byte_offset: at, kind: LineErrorKind::InvalidUtf8 })
+            let column = std::str::from_utf8(&line[..at])
+                .map(|s| s.chars().count())
+                .unwrap_or(at)
+                + 1;
+            Err(LineError {
+                column,
+                byte_offset: at,
+                kind: LineErrorKind::InvalidUtf8,
+            })
         }
     }
 }
@@ -510,7 +554,9 @@ pub fn parse_line_bytes(line: &[u8]) -> Result<Line<'_>, LineError> {
 /// Iterate over a whole file: `(1-based line number, result)`. Lazy and borrowing, so a
 /// caller can stream large files and stop at the first error or collect them all.
 pub fn parse_lines(text: &str) -> impl Iterator<Item = (usize, Result<Line<'_>, LineError>)> {
-    text.split_inclusive('\n').enumerate().map(|(i, l)| (i + 1, parse_line(l)))
+    text.split_inclusive('\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, parse_line(l)))
 }
 
 fn strip_eol(line: &str) -> &str {
@@ -519,8 +565,16 @@ fn strip_eol(line: &str) -> &str {
 }
 
 fn error_at(line: &str, byte_offset: usize, kind: LineErrorKind) -> LineError {
-    let column = line.get(..byte_offset).map(|s| s.chars().count()).unwrap_or(byte_offset) + 1;
-    LineError { column, byte_offset, kind }
+    let column = line
+        .get(..byte_offset)
+        .map(|s| s.chars().count())
+        .unwrap_or(byte_offset)
+        + 1;
+    LineError {
+        column,
+        byte_offset,
+        kind,
+    }
 }
 
 /// A byte cursor over one line. Every index it uses comes from `find`/`position` on ASCII
@@ -609,20 +663,37 @@ impl<'a> Cursor<'a> {
         let key_type = self.word();
         self.skip_blanks();
         if self.peek().is_none() {
-            return Err(self.error(LineErrorKind::MissingKeyBlob { key_type: key_type.to_owned() }));
+            return Err(self.error(LineErrorKind::MissingKeyBlob {
+                key_type: key_type.to_owned(),
+            }));
         }
         let blob_start = self.pos;
         let blob = self.word();
-        if let Some(i) = blob.bytes().position(|b| !(b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')) {
+        if let Some(i) = blob
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'='))
+        {
             let found = blob.get(i..).and_then(|s| s.chars().next()).unwrap_or('?');
-            return Err(error_at(self.s, blob_start + i, LineErrorKind::BadBase64Char { found }));
+            return Err(error_at(
+                self.s,
+                blob_start + i,
+                LineErrorKind::BadBase64Char { found },
+            ));
         }
         let trimmed = blob.trim_end_matches('=');
-        if blob.len() % 4 != 0 || blob.len() - trimmed.len() > 2 {
-            return Err(error_at(self.s, blob_start, LineErrorKind::BadBase64Length { len: blob.len() }));
+        if !blob.len().is_multiple_of(4) || blob.len() - trimmed.len() > 2 {
+            return Err(error_at(
+                self.s,
+                blob_start,
+                LineErrorKind::BadBase64Length { len: blob.len() },
+            ));
         }
         if let Some(i) = trimmed.find('=') {
-            return Err(error_at(self.s, blob_start + i, LineErrorKind::BadBase64Char { found: '=' }));
+            return Err(error_at(
+                self.s,
+                blob_start + i,
+                LineErrorKind::BadBase64Char { found: '=' },
+            ));
         }
         self.skip_blanks();
         let comment = self.rest().trim_end_matches([' ', '\t']);
@@ -655,7 +726,9 @@ impl<'a> Cursor<'a> {
         let value = if self.peek() == Some(b'=') {
             self.pos += 1;
             if self.peek() != Some(b'"') {
-                return Err(self.error(LineErrorKind::UnquotedValue { name: name.to_owned() }));
+                return Err(self.error(LineErrorKind::UnquotedValue {
+                    name: name.to_owned(),
+                }));
             }
             Some(self.quoted()?)
         } else if self.peek() == Some(b'"') {
@@ -703,7 +776,10 @@ mod tests {
     fn quoted_space_and_comma_stay_in_one_option() {
         let l = parse_line("command=\"echo a, b\",no-pty ssh-ed25519 AAAA c d\r\n").unwrap();
         let Line::Key(k) = l else { panic!("not a key") };
-        assert_eq!(k.options, vec![AuthOption::Command("echo a, b".into()), AuthOption::NoPty]);
+        assert_eq!(
+            k.options,
+            vec![AuthOption::Command("echo a, b".into()), AuthOption::NoPty]
+        );
         assert_eq!(k.key_type, "ssh-ed25519");
         assert_eq!(k.comment.as_deref(), Some("c d"));
     }

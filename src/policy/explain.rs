@@ -43,7 +43,11 @@ pub struct ModeExplanation {
 
 /// Explain every mode (or the one named).
 pub fn explain(policy: &Policy) -> Vec<ModeExplanation> {
-    policy.modes.iter().map(|m| explain_mode(policy, m)).collect()
+    policy
+        .modes
+        .iter()
+        .map(|m| explain_mode(policy, m))
+        .collect()
 }
 
 pub fn explain_mode(policy: &Policy, m: &Mode) -> ModeExplanation {
@@ -59,7 +63,12 @@ pub fn explain_mode(policy: &Policy, m: &Mode) -> ModeExplanation {
 
 fn summary(m: &Mode) -> String {
     let mut parts = vec![
-        if m.resident { "resident" } else { "non-resident" }.to_string(),
+        if m.resident {
+            "resident"
+        } else {
+            "non-resident"
+        }
+        .to_string(),
         if m.touch { "touch" } else { "no touch" }.to_string(),
         if m.pin { "PIN" } else { "no PIN" }.to_string(),
         format!("file passphrase {}", m.passphrase),
@@ -110,7 +119,11 @@ fn device_thief(m: &Mode) -> Exposure {
             rules: vec![rules::NON_RESIDENT_NEEDS_PASSPHRASE.id],
         };
     }
-    let touch = if m.touch { "with a touch, which a thief can give" } else { "without even a touch" };
+    let touch = if m.touch {
+        "with a touch (which a thief can give)"
+    } else {
+        "without even a touch"
+    };
     let mut rules = vec![rules::RESIDENT_PASSPHRASE_PROTECTS_NOTHING.id];
     if !m.touch {
         rules.insert(0, rules::UNATTENDED_KEY_CONTAINMENT.id);
@@ -153,7 +166,8 @@ fn forwarded_host(m: &Mode) -> Exposure {
     let forwarding = if m.agent.forwarding {
         "The policy allows forwarding it".to_string()
     } else {
-        "The policy forbids forwarding it, but ssh -A forwards the whole agent, not one key".to_string()
+        "The policy forbids forwarding it, but ssh -A forwards the whole agent, not one key"
+            .to_string()
     };
     Exposure {
         verdict: Verdict::Signs,
@@ -170,8 +184,13 @@ fn disk_copy(policy: &Policy, m: &Mode) -> Exposure {
         return Exposure {
             verdict: Verdict::Nothing,
             text: format!(
-                "No signature: the private key never leaves the device, and ~/.ssh/{} is only a pointer to the credential on it. The copy does show that the key exists, its public key and so which servers trust it; combined with the stolen device later, it is what a PIN-less resident key needs (see the thief).",
-                m.file
+                "No signature: the private key never leaves the device, and ~/.ssh/{} is only a pointer to the credential on it. The copy does show that the key exists, its public key and so which servers trust it. {}",
+                m.file,
+                if m.pin {
+                    "Even with the device stolen later, the PIN still stands in the way."
+                } else {
+                    "Combined with the device stolen later, it is all a PIN-less resident key needs (see the thief)."
+                }
             ),
             rules: vec![rules::RESIDENT_PASSPHRASE_PROTECTS_NOTHING.id],
         };

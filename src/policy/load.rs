@@ -75,12 +75,21 @@ pub enum LoadErrorKind {
     Empty,
     #[error("no `version` field: expected `version: 1` at the top level")]
     MissingVersion,
-    #[error("policy schema version {found} is not supported; this skset reads version(s) {supported}")]
+    #[error(
+        "policy schema version {found} is not supported; this skset reads version(s) {supported}"
+    )]
     UnsupportedVersion { found: String, supported: String },
     #[error("{message}")]
-    Yaml { message: String, category: YamlErrorCategory },
+    Yaml {
+        message: String,
+        category: YamlErrorCategory,
+    },
     #[error("{field}: {message}")]
-    Invalid { field: String, message: String, hint: Option<String> },
+    Invalid {
+        field: String,
+        message: String,
+        hint: Option<String>,
+    },
 }
 
 /// Broad class of a YAML/schema error, to pick a hint.
@@ -130,13 +139,21 @@ impl LoadErrorKind {
 }
 
 fn supported_list() -> String {
-    SUPPORTED_VERSIONS.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+    SUPPORTED_VERSIONS
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Read and load a policy file.
 pub fn load_policy_file(path: &Path) -> Result<Policy, LoadError> {
     let file_name = path.display().to_string();
-    let err = |kind| LoadError { file: file_name.clone(), location: None, kind };
+    let err = |kind| LoadError {
+        file: file_name.clone(),
+        location: None,
+        kind,
+    };
     let file = std::fs::File::open(path).map_err(|e| err(LoadErrorKind::Io(e.to_string())))?;
     let mut bytes = Vec::new();
     // Read one byte past the cap so "exactly at the limit" and "over it" differ, without
@@ -156,13 +173,19 @@ pub fn default_policy() -> Result<Policy, LoadError> {
 
 /// Load from bytes (a file's content). `default_name` names the policy when it has no
 /// `name:` (the file stem).
-pub fn load_policy_bytes(file: &str, default_name: Option<&str>, bytes: &[u8]) -> Result<Policy, LoadError> {
+pub fn load_policy_bytes(
+    file: &str,
+    default_name: Option<&str>,
+    bytes: &[u8],
+) -> Result<Policy, LoadError> {
     if bytes.len() > MAX_POLICY_BYTES {
         // Point at where the limit is crossed: tells "a huge policy" from "the wrong file".
         return Err(LoadError {
             file: file.into(),
             location: Some(location_of_byte(bytes, MAX_POLICY_BYTES)),
-            kind: LoadErrorKind::TooLarge { limit: MAX_POLICY_BYTES },
+            kind: LoadErrorKind::TooLarge {
+                limit: MAX_POLICY_BYTES,
+            },
         });
     }
     let text = match std::str::from_utf8(bytes) {
@@ -180,7 +203,11 @@ pub fn load_policy_bytes(file: &str, default_name: Option<&str>, bytes: &[u8]) -
 }
 
 /// Load from text.
-pub fn load_policy_str(file: &str, default_name: Option<&str>, text: &str) -> Result<Policy, LoadError> {
+pub fn load_policy_str(
+    file: &str,
+    default_name: Option<&str>,
+    text: &str,
+) -> Result<Policy, LoadError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.len() > MAX_POLICY_BYTES {
         return load_policy_bytes(file, default_name, text.as_bytes());
@@ -189,17 +216,29 @@ pub fn load_policy_str(file: &str, default_name: Option<&str>, text: &str) -> Re
         let t = l.trim();
         t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
     }) {
-        return Err(LoadError { file: file.into(), location: Some(SourceLocation { line: 1, column: 1 }), kind: LoadErrorKind::Empty });
+        return Err(LoadError {
+            file: file.into(),
+            location: Some(SourceLocation { line: 1, column: 1 }),
+            kind: LoadErrorKind::Empty,
+        });
     }
     if let Some(at) = text.find('\0') {
-        return Err(LoadError { file: file.into(), location: Some(location_of_byte(text.as_bytes(), at)), kind: LoadErrorKind::NotUtf8 });
+        return Err(LoadError {
+            file: file.into(),
+            location: Some(location_of_byte(text.as_bytes(), at)),
+            kind: LoadErrorKind::NotUtf8,
+        });
     }
 
     // 1. The version, read leniently so that any version's fields are tolerated here.
     let probe: VersionProbe = parse(file, text)?;
     let version = match probe.version {
         None => {
-            return Err(LoadError { file: file.into(), location: Some(SourceLocation { line: 1, column: 1 }), kind: LoadErrorKind::MissingVersion })
+            return Err(LoadError {
+                file: file.into(),
+                location: Some(SourceLocation { line: 1, column: 1 }),
+                kind: LoadErrorKind::MissingVersion,
+            })
         }
         Some(v) => v,
     };
@@ -211,7 +250,10 @@ pub fn load_policy_str(file: &str, default_name: Option<&str>, text: &str) -> Re
         return Err(LoadError {
             file: file.into(),
             location: Some(loc(version.referenced)),
-            kind: LoadErrorKind::UnsupportedVersion { found: version.value.to_string(), supported: supported_list() },
+            kind: LoadErrorKind::UnsupportedVersion {
+                found: version.value.to_string(),
+                supported: supported_list(),
+            },
         });
     };
 
@@ -229,7 +271,10 @@ fn unreachable_version(file: &str, found: u32) -> Result<Policy, LoadError> {
     Err(LoadError {
         file: file.into(),
         location: None,
-        kind: LoadErrorKind::UnsupportedVersion { found: found.to_string(), supported: supported_list() },
+        kind: LoadErrorKind::UnsupportedVersion {
+            found: found.to_string(),
+            supported: supported_list(),
+        },
     })
 }
 
@@ -278,20 +323,40 @@ fn yaml_error(file: &str, e: &serde_saphyr::Error) -> LoadError {
     use serde_saphyr::Error as E;
     let inner = e.without_snippet();
     let category = match inner {
-        E::SerdeUnknownField { .. } | E::SerdeUnknownVariant { .. } => YamlErrorCategory::UnknownField,
+        E::SerdeUnknownField { .. } | E::SerdeUnknownVariant { .. } => {
+            YamlErrorCategory::UnknownField
+        }
         E::DuplicateMappingKey { .. } => YamlErrorCategory::DuplicateKey,
-        E::SerdeInvalidType { .. } | E::SerdeInvalidValue { .. } | E::SerdeInvalidLength { .. } | E::InvalidBooleanStrict { .. } | E::NullIntoString { .. } | E::InvalidScalar { .. } => {
-            YamlErrorCategory::WrongType
-        }
+        E::SerdeInvalidType { .. }
+        | E::SerdeInvalidValue { .. }
+        | E::SerdeInvalidLength { .. }
+        | E::InvalidBooleanStrict { .. }
+        | E::NullIntoString { .. }
+        | E::InvalidScalar { .. } => YamlErrorCategory::WrongType,
         E::SerdeMissingField { .. } => YamlErrorCategory::MissingField,
-        E::Budget { .. } | E::AliasError { .. } | E::AliasReplayLimitExceeded { .. } | E::AliasExpansionLimitExceeded { .. } | E::AliasReplayStackDepthExceeded { .. } | E::AliasReplayCounterOverflow { .. } => {
-            YamlErrorCategory::Limits
-        }
+        E::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::Documents { .. },
+            ..
+        } => YamlErrorCategory::Syntax,
+        E::Budget { .. }
+        | E::AliasError { .. }
+        | E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. }
+        | E::AliasReplayCounterOverflow { .. } => YamlErrorCategory::Limits,
         _ if inner.to_string().contains("limit") => YamlErrorCategory::Limits,
+        _ if inner.to_string().starts_with("expected ") => YamlErrorCategory::WrongType,
         _ => YamlErrorCategory::Syntax,
     };
     let location = inner.location().filter(|l| l.line() > 0).map(loc);
-    LoadError { file: file.into(), location, kind: LoadErrorKind::Yaml { message: strip_location_suffix(&inner.to_string()), category } }
+    LoadError {
+        file: file.into(),
+        location,
+        kind: LoadErrorKind::Yaml {
+            message: strip_location_suffix(&inner.to_string()),
+            category,
+        },
+    }
 }
 
 /// serde-saphyr appends " at line X, column Y" (and alias sites) to some messages, and
@@ -303,24 +368,48 @@ fn strip_location_suffix(msg: &str) -> String {
         Some(i) if msg[i..].contains("column") => msg[..i].trim_end_matches([',', ':', ' ']),
         _ => msg,
     };
-    let msg = msg.strip_suffix(", set DuplicateKeyPolicy in Options if acceptable").unwrap_or(msg);
+    let msg = msg
+        .strip_suffix(", set DuplicateKeyPolicy in Options if acceptable")
+        .unwrap_or(msg);
     match msg.strip_prefix("budget breached: ") {
+        Some(rest) if rest.starts_with("Documents") => {
+            "more than one YAML document: a policy file holds exactly one (remove the second `---` and what follows)".into()
+        }
         Some(rest) => format!("the input exceeds the policy loader's limits ({rest})"),
-        None if msg == "recursion limit exceeded" => "the input is nested deeper than the policy loader allows".into(),
-        None => msg.to_string(),
+        None => match msg {
+            "recursion limit exceeded" => "the input is nested deeper than the policy loader allows".into(),
+            "expected mapping start" => "expected a mapping (`key: value` lines or `{ key: value }`) here".into(),
+            "expected sequence start" => "expected a list here, e.g. `[\"10.0.0.0/8\"]` or `- item` lines".into(),
+            "invalid u8" => "expected a whole number from 0 to 255".into(),
+            "invalid u32" => "expected a whole number from 0 to 4294967295".into(),
+            other => other.to_string(),
+        },
     }
 }
 
 fn loc(l: Location) -> SourceLocation {
-    SourceLocation { line: u32::try_from(l.line()).unwrap_or(u32::MAX), column: u32::try_from(l.column()).unwrap_or(u32::MAX) }
+    SourceLocation {
+        line: u32::try_from(l.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(l.column()).unwrap_or(u32::MAX),
+    }
 }
 
 fn location_of_byte(bytes: &[u8], at: usize) -> SourceLocation {
     let before = &bytes[..at.min(bytes.len())];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
-    SourceLocation { line: u32::try_from(line).unwrap_or(u32::MAX), column: u32::try_from(column).unwrap_or(u32::MAX) }
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    SourceLocation {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+    }
 }
 
 /// Schema version 1, as written in YAML. Every struct refuses unknown fields; defaults are
@@ -339,7 +428,7 @@ mod v1 {
         description: Option<String>,
         #[serde(default)]
         settings: Option<RawSettings>,
-        modes: RawModes,
+        modes: Spanned<RawModes>,
     }
 
     #[derive(Deserialize, Default)]
@@ -371,7 +460,10 @@ mod v1 {
                 fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                     f.write_str("a mapping from mode name to mode settings, e.g. `root: { resident: true, ... }`")
                 }
-                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RawModes, A::Error> {
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<RawModes, A::Error> {
                     let mut out = Vec::new();
                     while let Some(key) = map.next_key::<Spanned<String>>()? {
                         let value = map.next_value::<RawMode>()?;
@@ -460,12 +552,21 @@ mod v1 {
     }
 
     impl RawPolicy {
-        pub(super) fn resolve(self, file: &str, default_name: Option<&str>) -> Result<Policy, LoadError> {
-            let invalid = |at: Location, field: String, message: String, hint: Option<String>| LoadError {
-                file: file.into(),
-                location: Some(loc(at)),
-                kind: LoadErrorKind::Invalid { field, message, hint },
-            };
+        pub(super) fn resolve(
+            self,
+            file: &str,
+            default_name: Option<&str>,
+        ) -> Result<Policy, LoadError> {
+            let invalid =
+                |at: Location, field: String, message: String, hint: Option<String>| LoadError {
+                    file: file.into(),
+                    location: Some(loc(at)),
+                    kind: LoadErrorKind::Invalid {
+                        field,
+                        message,
+                        hint,
+                    },
+                };
             let raw = self.settings.unwrap_or_default();
             let defaults = Settings::default();
             let mut aaguids = Vec::new();
@@ -485,21 +586,29 @@ mod v1 {
             let settings = Settings {
                 min_pin_length: raw.min_pin_length.unwrap_or(defaults.min_pin_length),
                 kdf_rounds: raw.kdf_rounds.unwrap_or(defaults.kdf_rounds),
-                require_attestation: raw.require_attestation.unwrap_or(defaults.require_attestation),
+                require_attestation: raw
+                    .require_attestation
+                    .unwrap_or(defaults.require_attestation),
                 trusted_attestation_roots: raw.trusted_attestation_roots,
                 aaguid_allow_list: aaguids,
                 default_label: raw.default_label,
             };
 
-            let mut modes = Vec::with_capacity(self.modes.0.len());
-            for (name, m) in self.modes.0 {
+            let mut modes = Vec::with_capacity(self.modes.value.0.len());
+            let modes_at = self.modes.referenced;
+            for (name, m) in self.modes.value.0 {
                 let field = |f: &str| format!("modes.{}.{f}", name.value);
                 let resident = m.resident.unwrap_or(true);
                 let agent = m.agent.unwrap_or_default();
                 let lifetime = match agent.lifetime {
                     None => None,
                     Some(l) => Some(Lifetime::parse(&l.value).map_err(|msg| {
-                        invalid(l.referenced, field("agent.lifetime"), format!("{:?}: {msg}", l.value), Some("write a duration as ssh-add -t takes it: 600, 10m, 1h30m".into()))
+                        invalid(
+                            l.referenced,
+                            field("agent.lifetime"),
+                            format!("{:?}: {msg}", l.value),
+                            Some("write a duration as ssh-add -t takes it: 600, 10m, 1h30m".into()),
+                        )
                     })?),
                 };
                 let mut options = Vec::with_capacity(m.server.options.len());
@@ -533,11 +642,17 @@ mod v1 {
                         _ => KeyType::Ed25519,
                     },
                     ecdsa_fallback: m.ecdsa_fallback.unwrap_or(false),
-                    application: m.application.unwrap_or_else(|| OPENSSH_DEFAULT_APPLICATION.into()),
+                    application: m
+                        .application
+                        .unwrap_or_else(|| OPENSSH_DEFAULT_APPLICATION.into()),
                     user_id: m.user_id.unwrap_or_default(),
                     file: m.file.unwrap_or_else(|| format!("id_{}", name.value)),
                     comment: m.comment.unwrap_or_else(|| "{label}-{mode}".into()),
-                    agent: AgentUse { load: agent.load, lifetime, forwarding: agent.forwarding },
+                    agent: AgentUse {
+                        load: agent.load,
+                        lifetime,
+                        forwarding: agent.forwarding,
+                    },
                     server: ServerSide {
                         account: m.server.account,
                         options,
@@ -553,17 +668,22 @@ mod v1 {
             if modes.is_empty() {
                 return Err(LoadError {
                     file: file.into(),
-                    location: None,
+                    location: Some(loc(modes_at)),
                     kind: LoadErrorKind::Invalid {
                         field: "modes".into(),
                         message: "no modes: a policy describes at least one key".into(),
-                        hint: Some("see `skset policy show-default` for the four-mode example".into()),
+                        hint: Some(
+                            "see `skset policy show-default` for the four-mode example".into(),
+                        ),
                     },
                 });
             }
             Ok(Policy {
                 version: 1,
-                name: self.name.or_else(|| default_name.map(str::to_owned)).unwrap_or_else(|| "policy".into()),
+                name: self
+                    .name
+                    .or_else(|| default_name.map(str::to_owned))
+                    .unwrap_or_else(|| "policy".into()),
                 description: self.description,
                 settings,
                 modes,
@@ -579,7 +699,10 @@ mod tests {
     #[test]
     fn default_policy_loads_and_is_clean() {
         let p = default_policy().unwrap();
-        assert_eq!(p.modes.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["root", "sudo", "wheel", "robo"]);
+        assert_eq!(
+            p.modes.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+            ["root", "sudo", "wheel", "robo"]
+        );
         let findings = crate::policy::rules::check(&p);
         assert!(findings.is_empty(), "{findings:#?}");
     }

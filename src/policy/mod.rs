@@ -13,7 +13,10 @@ pub mod plan;
 pub mod rules;
 
 pub use explain::{explain, ModeExplanation};
-pub use load::{default_policy, load_policy_bytes, load_policy_file, load_policy_str, LoadError, DEFAULT_POLICY_YAML};
+pub use load::{
+    default_policy, load_policy_bytes, load_policy_file, load_policy_str, LoadError,
+    DEFAULT_POLICY_YAML,
+};
 pub use model::{KeyType, Mode, PassphraseRule, Policy};
 pub use plan::{plan, EnrollmentPlan, PlanError, PlannedKey};
 pub use rules::{check, Finding, Severity, RULES};

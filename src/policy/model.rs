@@ -268,7 +268,9 @@ impl Lifetime {
                 .ok_or("duration too large")?;
         }
         if total == 0 {
-            return Err("a lifetime of zero means none; give a positive duration such as 10m".into());
+            return Err(
+                "a lifetime of zero means none; give a positive duration such as 10m".into(),
+            );
         }
         let seconds = u32::try_from(total).map_err(|_| "duration too large".to_string())?;
         Ok(Lifetime { seconds })
@@ -279,7 +281,13 @@ impl fmt::Display for Lifetime {
     /// The shortest exact form: 600 -> `10m`, 5400 -> `1h30m`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut rest = self.seconds;
-        for (unit, secs) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+        for (unit, secs) in [
+            ("w", 604_800),
+            ("d", 86_400),
+            ("h", 3600),
+            ("m", 60),
+            ("s", 1),
+        ] {
             if rest >= secs {
                 write!(f, "{}{unit}", rest / secs)?;
                 rest %= secs;

@@ -108,7 +108,11 @@ pub struct PlannedKey {
 
 impl PlannedKey {
     /// The authorized_keys line for the enrolled public key.
-    pub fn authorized_keys_line(&self, key_type: &str, key_base64: &str) -> Result<String, RenderError> {
+    pub fn authorized_keys_line(
+        &self,
+        key_type: &str,
+        key_base64: &str,
+    ) -> Result<String, RenderError> {
         AuthorizedKeyLine {
             options: self.authorized_keys_options.clone(),
             key_type: key_type.into(),
@@ -198,10 +202,18 @@ pub fn render_comment(template: &str, m: &Mode, label: &str) -> String {
 
 fn planned_key(policy: &Policy, m: &Mode, label: &str) -> Result<PlannedKey, PlanError> {
     let flags = flags_for(m);
-    let cred_protect = if m.pin { cred_protect::UV_REQUIRED } else { cred_protect::UV_OPTIONAL_WITH_ID };
+    let cred_protect = if m.pin {
+        cred_protect::UV_REQUIRED
+    } else {
+        cred_protect::UV_OPTIONAL_WITH_ID
+    };
     let comment = render_comment(&m.comment, m, label);
     let options = m.server.authorized_keys_options();
-    let rendered = authorized_keys::render_options(&options).map_err(|source| PlanError::Render { mode: m.name.clone(), source })?;
+    let rendered =
+        authorized_keys::render_options(&options).map_err(|source| PlanError::Render {
+            mode: m.name.clone(),
+            source,
+        })?;
     let template = if rendered.is_empty() {
         format!("{{public_key}} {comment}")
     } else {
@@ -217,7 +229,11 @@ fn planned_key(policy: &Policy, m: &Mode, label: &str) -> Result<PlannedKey, Pla
         ecdsa_fallback: m.ecdsa_fallback,
         application: m.application.clone(),
         user_id: user_id_bytes(&m.user_id),
-        user_id_display: if m.user_id.is_empty() { "(32 zero bytes)".into() } else { m.user_id.clone() },
+        user_id_display: if m.user_id.is_empty() {
+            "(32 zero bytes)".into()
+        } else {
+            m.user_id.clone()
+        },
         resident: m.resident,
         touch: m.touch,
         pin: m.pin,
@@ -240,7 +256,8 @@ fn planned_key(policy: &Policy, m: &Mode, label: &str) -> Result<PlannedKey, Pla
         authorized_keys_options: options,
         authorized_keys_template: template,
         ssh_keygen_command: keygen(m.key_type),
-        ssh_keygen_fallback_command: (m.ecdsa_fallback && m.key_type == KeyType::Ed25519).then(|| keygen(KeyType::EcdsaP256)),
+        ssh_keygen_fallback_command: (m.ecdsa_fallback && m.key_type == KeyType::Ed25519)
+            .then(|| keygen(KeyType::EcdsaP256)),
         ssh_add_command: m.agent.load.then(|| match m.agent.lifetime {
             Some(l) => format!("ssh-add -t {l} ~/.ssh/{}", shell_word(&m.file)),
             None => format!("ssh-add ~/.ssh/{}", shell_word(&m.file)),
@@ -270,7 +287,10 @@ fn keygen_command(m: &Mode, kt: KeyType, comment: &str, kdf_rounds: u32) -> Stri
     if !m.user_id.is_empty() {
         opt(shell_word(&format!("user={}", m.user_id)));
     }
-    opt(format!("\"write-attestation=$HOME/.ssh/{}.attest\"", m.file));
+    opt(format!(
+        "\"write-attestation=$HOME/.ssh/{}.attest\"",
+        m.file
+    ));
     match m.passphrase {
         // A resident file is a pointer: no passphrase, no prompt.
         PassphraseRule::Forbidden => {
@@ -292,7 +312,10 @@ fn keygen_command(m: &Mode, kt: KeyType, comment: &str, kdf_rounds: u32) -> Stri
 
 /// Quote for a POSIX shell when needed.
 pub fn shell_word(s: &str) -> String {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b)) {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b))
+    {
         s.to_owned()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))

@@ -163,8 +163,21 @@ pub fn check(policy: &Policy) -> Vec<Finding> {
     for mode in &policy.modes {
         c.mode(mode);
     }
-    let order: HashMap<&str, usize> = policy.modes.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect();
-    c.out.sort_by_key(|f| (f.mode.as_deref().map(|m| order.get(m).copied().unwrap_or(usize::MAX) + 1).unwrap_or(0), f.rule));
+    let order: HashMap<&str, usize> = policy
+        .modes
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.as_str(), i))
+        .collect();
+    c.out.sort_by_key(|f| {
+        (
+            f.mode
+                .as_deref()
+                .map(|m| order.get(m).copied().unwrap_or(usize::MAX) + 1)
+                .unwrap_or(0),
+            f.rule,
+        )
+    });
     c.out
 }
 
@@ -175,7 +188,9 @@ pub fn errors(findings: &[Finding]) -> impl Iterator<Item = &Finding> {
 
 /// Look a rule up by ID or name.
 pub fn rule(id_or_name: &str) -> Option<&'static Rule> {
-    RULES.iter().find(|r| r.id.eq_ignore_ascii_case(id_or_name) || r.name == id_or_name)
+    RULES
+        .iter()
+        .find(|r| r.id.eq_ignore_ascii_case(id_or_name) || r.name == id_or_name)
 }
 
 struct Checker {
@@ -203,7 +218,10 @@ impl Checker {
             self.push(
                 &PIN_LENGTH,
                 None,
-                format!("min_pin_length is {}, outside what CTAP devices accept (4..=63)", s.min_pin_length),
+                format!(
+                    "min_pin_length is {}, outside what CTAP devices accept (4..=63)",
+                    s.min_pin_length
+                ),
                 "set `settings.min_pin_length` to 4 or more (6 is a good default)".into(),
             );
         }
@@ -220,7 +238,11 @@ impl Checker {
     fn collisions(&mut self, p: &Policy) {
         let mut seen: HashMap<(&str, &str, &str), &Mode> = HashMap::new();
         for m in p.modes.iter().filter(|m| m.resident) {
-            let key = (m.device.as_str(), m.application.as_str(), m.user_id.as_str());
+            let key = (
+                m.device.as_str(),
+                m.application.as_str(),
+                m.user_id.as_str(),
+            );
             if let Some(first) = seen.get(&key) {
                 let first = first.name.clone();
                 self.push(
@@ -279,8 +301,13 @@ impl Checker {
 
         // SK002
         if !m.touch && !m.pin {
-            let wheel_ok = !m.resident && m.passphrase == PassphraseRule::Required && (!agent.load || agent.lifetime.is_some());
-            let robo_ok = m.resident && !m.server.from.is_empty() && m.server.command.is_some() && !agent.load;
+            let wheel_ok = !m.resident
+                && m.passphrase == PassphraseRule::Required
+                && (!agent.load || agent.lifetime.is_some());
+            let robo_ok = m.resident
+                && !m.server.from.is_empty()
+                && m.server.command.is_some()
+                && !agent.load;
             if !wheel_ok && !robo_ok {
                 let mut missing = Vec::new();
                 if m.resident {
@@ -291,7 +318,9 @@ impl Checker {
                         missing.push("server.command");
                     }
                     if agent.load {
-                        missing.push("agent.load: false (a resident no-touch key never goes into the agent)");
+                        missing.push(
+                            "agent.load: false (a resident no-touch key never goes into the agent)",
+                        );
                     }
                 } else {
                     if m.passphrase != PassphraseRule::Required {
@@ -377,7 +406,7 @@ impl Checker {
                 "set `touch: true` and `pin: true` (and `verify-required` in server.options), or target a non-root account".into(),
             );
         }
-        self.from_entries(m);
+        self.check_from_option(m);
         // SK011
         if let Some(cmd) = &m.server.command {
             let problem = if !cmd.starts_with('/') {
@@ -385,7 +414,10 @@ impl Checker {
             } else if cmd.contains(['\n', '\r', '\0']) {
                 Some("command contains a line break or NUL".to_string())
             } else if cmd.ends_with('\\') {
-                Some("command ends in a backslash, which sshd would read as an escaped quote".to_string())
+                Some(
+                    "command ends in a backslash, which sshd would read as an escaped quote"
+                        .to_string(),
+                )
             } else {
                 None
             };
@@ -394,7 +426,8 @@ impl Checker {
             }
         }
         // SK013
-        let app_ok = m.application.starts_with(OPENSSH_DEFAULT_APPLICATION) && m.application.bytes().all(|b| b.is_ascii_graphic());
+        let app_ok = m.application.starts_with(OPENSSH_DEFAULT_APPLICATION)
+            && m.application.bytes().all(|b| b.is_ascii_graphic());
         if !app_ok {
             self.push(
                 &APPLICATION_FORMAT,
@@ -408,7 +441,16 @@ impl Checker {
             self.push(
                 &USER_ID_FORMAT,
                 Some(m),
-                format!("{}'s user_id is {} bytes{}; OpenSSH keeps at most 31", m.name, m.user_id.len(), if m.user_id.contains('\0') { " and contains NUL" } else { "" }),
+                format!(
+                    "{}'s user_id is {} bytes{}; OpenSSH keeps at most 31",
+                    m.name,
+                    m.user_id.len(),
+                    if m.user_id.contains('\0') {
+                        " and contains NUL"
+                    } else {
+                        ""
+                    }
+                ),
                 format!("shorten it, e.g. `user_id: {}`", m.name),
             );
         }
@@ -424,7 +466,15 @@ impl Checker {
         // SK015
         if agent.load && !m.touch {
             if let Some(l) = agent.lifetime.filter(|l| l.seconds > 3600) {
-                self.push(&AGENT_LIFETIME_LONG, Some(m), format!("{} stays in the agent for {l} without needing a touch", m.name), "shorten `agent.lifetime` (the model uses 10m)".into());
+                self.push(
+                    &AGENT_LIFETIME_LONG,
+                    Some(m),
+                    format!(
+                        "{} stays in the agent for {l} without needing a touch",
+                        m.name
+                    ),
+                    "shorten `agent.lifetime` (the model uses 10m)".into(),
+                );
             }
         }
         // SK022
@@ -432,15 +482,33 @@ impl Checker {
             self.push(
                 &AGENT_SETTINGS_UNUSED,
                 Some(m),
-                format!("{} sets agent.{} but is never added to the agent", m.name, if agent.lifetime.is_some() { "lifetime" } else { "forwarding" }),
+                format!(
+                    "{} sets agent.{} but is never added to the agent",
+                    m.name,
+                    if agent.lifetime.is_some() {
+                        "lifetime"
+                    } else {
+                        "forwarding"
+                    }
+                ),
                 "set `agent.load: true`, or remove the agent settings".into(),
             );
         }
         // SK016
         if m.server.command.is_some() && !m.server.restrict {
-            let all_off = has(|o| matches!(o, AuthOption::NoPortForwarding)) && has(|o| matches!(o, AuthOption::NoAgentForwarding)) && has(|o| matches!(o, AuthOption::NoX11Forwarding));
+            let all_off = has(|o| matches!(o, AuthOption::NoPortForwarding))
+                && has(|o| matches!(o, AuthOption::NoAgentForwarding))
+                && has(|o| matches!(o, AuthOption::NoX11Forwarding));
             if !all_off {
-                self.push(&FORCED_COMMAND_WITHOUT_RESTRICT, Some(m), format!("{} has a forced command but can still open port forwardings", m.name), "set `server.restrict: true`".into());
+                self.push(
+                    &FORCED_COMMAND_WITHOUT_RESTRICT,
+                    Some(m),
+                    format!(
+                        "{} has a forced command but can still open port forwardings",
+                        m.name
+                    ),
+                    "set `server.restrict: true`".into(),
+                );
             }
         }
         self.names(m);
@@ -448,7 +516,7 @@ impl Checker {
         self.server_options(m);
     }
 
-    fn from_entries(&mut self, m: &Mode) {
+    fn check_from_option(&mut self, m: &Mode) {
         if m.server.from.is_empty() {
             return;
         }
@@ -489,7 +557,11 @@ impl Checker {
 
     fn names(&mut self, m: &Mode) {
         let checks: [(&str, &str, &str); 4] = [
-            ("mode name", &m.name, "lowercase letters, digits, '-' and '_'"),
+            (
+                "mode name",
+                &m.name,
+                "lowercase letters, digits, '-' and '_'",
+            ),
             ("device", &m.device, "letters, digits, '-' and '_'"),
             ("server.account", &m.server.account, "a user name"),
             ("file", &m.file, "a file name inside ~/.ssh, without '/'"),
@@ -500,10 +572,20 @@ impl Checker {
                 && value != "."
                 && value != ".."
                 && !value.starts_with('-')
-                && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-                && (what != "mode name" || value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_')));
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                && (what != "mode name"
+                    || value.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_')
+                    }));
             if !ok {
-                self.push(&NAMES_ARE_PLAIN, Some(m), format!("{} {value:?} is not a plain name", what), format!("use {expected} (at most 64 characters)"));
+                self.push(
+                    &NAMES_ARE_PLAIN,
+                    Some(m),
+                    format!("{} {value:?} is not a plain name", what),
+                    format!("use {expected} (at most 64 characters)"),
+                );
             }
         }
     }
@@ -529,11 +611,21 @@ impl Checker {
                 _ => None,
             };
             if let Some(field) = dedicated {
-                self.push(&SERVER_OPTION_CONFLICT, Some(m), format!("{}: `{}` belongs in its own field", m.name, o.name()), format!("move it to `{field}`"));
+                self.push(
+                    &SERVER_OPTION_CONFLICT,
+                    Some(m),
+                    format!("{}: `{}` belongs in its own field", m.name, o.name()),
+                    format!("move it to `{field}`"),
+                );
             }
             let name = o.name().to_ascii_lowercase();
             if seen.contains(&name) {
-                self.push(&SERVER_OPTION_CONFLICT, Some(m), format!("{}: `{}` is listed twice", m.name, o.name()), "list each option once".into());
+                self.push(
+                    &SERVER_OPTION_CONFLICT,
+                    Some(m),
+                    format!("{}: `{}` is listed twice", m.name, o.name()),
+                    "list each option once".into(),
+                );
             } else {
                 seen.push(name);
             }
@@ -591,17 +683,23 @@ fn classify_from(entry: &str) -> FromEntry {
     }
     if let Some((addr, len)) = body.split_once('/') {
         let Ok(ip) = addr.parse::<IpAddr>() else {
-            return FromEntry::Invalid(format!("has {addr:?} before '/', which is not an IP address"));
+            return FromEntry::Invalid(format!(
+                "has {addr:?} before '/', which is not an IP address"
+            ));
         };
         let max = if ip.is_ipv4() { 32 } else { 128 };
         let Ok(len) = len.parse::<u8>() else {
-            return FromEntry::Invalid(format!("has prefix length {len:?}, not a number 0..={max}"));
+            return FromEntry::Invalid(format!(
+                "has prefix length {len:?}, not a number 0..={max}"
+            ));
         };
         if len > max {
             return FromEntry::Invalid(format!("has prefix length {len}, more than {max}"));
         }
         if host_bits_set(ip, len) {
-            return FromEntry::Invalid(format!("has bits set below the /{len} prefix; write the network address"));
+            return FromEntry::Invalid(format!(
+                "has bits set below the /{len} prefix; write the network address"
+            ));
         }
         return FromEntry::Address { negated };
     }
@@ -609,12 +707,20 @@ fn classify_from(entry: &str) -> FromEntry {
         return FromEntry::Address { negated };
     }
     let wildcard = body.contains(['*', '?']);
-    let v4_wildcard = body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'*' | b'?'));
-    let v6_wildcard = body.contains(':') && body.bytes().all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'*' | b'?'));
+    let v4_wildcard = body
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'*' | b'?'));
+    let v6_wildcard = body.contains(':')
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'*' | b'?'));
     if wildcard && (v4_wildcard || v6_wildcard) {
         return FromEntry::Address { negated };
     }
-    if body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'*' | b'?' | b'_')) {
+    if body
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'*' | b'?' | b'_'))
+    {
         return FromEntry::HostName { negated };
     }
     FromEntry::Invalid("is neither an address, a network nor a host name pattern".into())
@@ -624,12 +730,20 @@ fn host_bits_set(ip: IpAddr, len: u8) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let bits = u32::from(v4);
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
             bits & !mask != 0
         }
         IpAddr::V6(v6) => {
             let bits = u128::from(v6);
-            let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
             bits & !mask != 0
         }
     }
@@ -648,16 +762,34 @@ mod tests {
 
     #[test]
     fn from_classification() {
-        assert!(matches!(classify_from("10.0.0.0/8"), FromEntry::Address { negated: false }));
-        assert!(matches!(classify_from("!10.0.5.0/24"), FromEntry::Address { negated: true }));
+        assert!(matches!(
+            classify_from("10.0.0.0/8"),
+            FromEntry::Address { negated: false }
+        ));
+        assert!(matches!(
+            classify_from("!10.0.5.0/24"),
+            FromEntry::Address { negated: true }
+        ));
         assert!(matches!(classify_from("10.0.0.1/8"), FromEntry::Invalid(_)));
-        assert!(matches!(classify_from("10.0.0.0/33"), FromEntry::Invalid(_)));
-        assert!(matches!(classify_from("2001:db8::/32"), FromEntry::Address { .. }));
+        assert!(matches!(
+            classify_from("10.0.0.0/33"),
+            FromEntry::Invalid(_)
+        ));
+        assert!(matches!(
+            classify_from("2001:db8::/32"),
+            FromEntry::Address { .. }
+        ));
         assert!(matches!(classify_from("10.1.*"), FromEntry::Address { .. }));
-        assert!(matches!(classify_from("*.example.com"), FromEntry::HostName { .. }));
+        assert!(matches!(
+            classify_from("*.example.com"),
+            FromEntry::HostName { .. }
+        ));
         assert!(matches!(classify_from("a b"), FromEntry::Invalid(_)));
         assert!(matches!(classify_from("10.0.0.0/0"), FromEntry::Invalid(_)));
-        assert!(matches!(classify_from("0.0.0.0/0"), FromEntry::Address { .. }));
+        assert!(matches!(
+            classify_from("0.0.0.0/0"),
+            FromEntry::Address { .. }
+        ));
     }
 
     #[test]
