@@ -308,7 +308,7 @@ fn credentials_ssh_keygen_would_refuse_are_refused() {
     };
     assert!(matches!(
         render_private_key(&ok, "", zero_rounds),
-        Err(PrivateKeyError::KdfRounds)
+        Err(PrivateKeyError::KdfRounds { rounds: 0 })
     ));
 }
 

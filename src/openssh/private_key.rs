@@ -26,10 +26,15 @@ pub const DEFAULT_KDF_ROUNDS: u32 = 24;
 /// Salt length ssh-keygen uses for bcrypt-pbkdf.
 pub const KDF_SALT_LEN: usize = 16;
 
+/// The most bcrypt-pbkdf rounds we will spend on a file (ssh-keygen takes several minutes at
+/// this many). A hostile or damaged file could ask for 2^32 rounds and hang us forever.
+pub const MAX_KDF_ROUNDS: u32 = 10_000;
+
 /// OpenSSH refuses key files above 1 MiB (`MAX_KEY_FILE_SIZE`); so do we.
 pub const MAX_PRIVATE_KEY_FILE_LEN: usize = 1024 * 1024;
 
 const BEGIN_OPENSSH: &str = "-----BEGIN OPENSSH PRIVATE KEY-----";
+const END_OPENSSH: &str = "-----END OPENSSH PRIVATE KEY-----";
 
 /// A passphrase for a private key file. Wiped on drop; never printed.
 #[derive(Clone)]
@@ -99,9 +104,12 @@ impl FileRandomness {
 pub enum PrivateKeyError {
     #[error(transparent)]
     Credential(#[from] CredentialError),
-    /// bcrypt-pbkdf needs at least one round.
-    #[error("the KDF rounds must be at least 1 (OpenSSH uses {DEFAULT_KDF_ROUNDS})")]
-    KdfRounds,
+    /// bcrypt-pbkdf rounds outside 1..=[`MAX_KDF_ROUNDS`].
+    #[error(
+        "{rounds} bcrypt rounds is outside 1..={MAX_KDF_ROUNDS} (OpenSSH uses {DEFAULT_KDF_ROUNDS}); \
+         to read a file you encrypted with more, lower it first with `ssh-keygen -p -a 100 -f FILE`"
+    )]
+    KdfRounds { rounds: u32 },
     /// The OS random number generator failed.
     #[error("the system random number generator failed; nothing was written, try again")]
     Random,
@@ -169,9 +177,7 @@ pub fn render_private_key_with(
             passphrase,
             kdf_rounds,
         } if !passphrase.is_empty() => {
-            if kdf_rounds == 0 {
-                return Err(PrivateKeyError::KdfRounds);
-            }
+            check_rounds(kdf_rounds)?;
             let kdf = Kdf::Bcrypt {
                 salt: randomness.salt.to_vec(),
                 rounds: kdf_rounds,
@@ -312,6 +318,9 @@ pub fn read_sk_private_key(
     }
     let key = if key.is_encrypted() {
         let passphrase = passphrase.ok_or(PrivateKeyError::PassphraseRequired)?;
+        if let Kdf::Bcrypt { rounds, .. } = key.kdf() {
+            check_rounds(*rounds)?;
+        }
         key.decrypt(passphrase.as_bytes())
             .map_err(|error| match error {
                 // ssh-key reports a check int mismatch (the wrong-key symptom) as Crypto; a bad
@@ -335,6 +344,13 @@ pub fn read_sk_private_key(
     })
 }
 
+fn check_rounds(rounds: u32) -> Result<(), PrivateKeyError> {
+    if rounds == 0 || rounds > MAX_KDF_ROUNDS {
+        return Err(PrivateKeyError::KdfRounds { rounds });
+    }
+    Ok(())
+}
+
 // ssh-key's `as_str_lossy` is quadratic on non-UTF-8 input; a hostile comment must not hang us.
 fn comment_string(key: &PrivateKey) -> String {
     String::from_utf8_lossy(key.comment().as_bytes()).into_owned()
@@ -352,7 +368,12 @@ fn parse(file: &[u8]) -> Result<PrivateKey, PrivateKeyError> {
     if !trimmed.starts_with(BEGIN_OPENSSH) {
         return Err(classify_other(trimmed));
     }
-    PrivateKey::from_openssh(trimmed).map_err(PrivateKeyError::Malformed)
+    // Like OpenSSH, ignore whatever follows the end line (ssh-key would refuse it).
+    let armoured = match trimmed.find(END_OPENSSH) {
+        Some(end) => &trimmed[..end + END_OPENSSH.len()],
+        None => trimmed,
+    };
+    PrivateKey::from_openssh(armoured).map_err(PrivateKeyError::Malformed)
 }
 
 fn classify_other(text: &str) -> PrivateKeyError {
