@@ -253,6 +253,8 @@ fn public_lines_match_ssh_keygen_for_an_empty_comment() {
         assert_eq!(render_public_key_line(&credential, "").unwrap(), their_pub);
         let parsed = SkPublicKey::parse_line(&their_pub).unwrap();
         assert_eq!(parsed.comment, "");
+        let listed = ssh_keygen_ok(&["-l", "-f", path_str(&path.with_extension("pub"))]);
+        assert_eq!(listed.trim_end(), parsed.ssh_keygen_l_line().unwrap());
         assert_eq!(parsed.to_line().unwrap(), their_pub);
     }
 }

@@ -128,13 +128,19 @@ impl SkPublicKey {
     }
 
     /// The line `ssh-keygen -l -f` prints: `256 SHA256:... comment (ED25519-SK)`.
-    /// (ssh-keygen shows the file name instead of an empty comment; callers add that.)
+    /// For an empty comment ssh-keygen prints "no comment" or the file name, depending on
+    /// where it found the key; this prints "no comment".
     pub fn ssh_keygen_l_line(&self) -> Result<String, CredentialError> {
+        let comment = if self.comment.is_empty() {
+            "no comment"
+        } else {
+            &self.comment
+        };
         Ok(format!(
             "{} {} {} ({})",
             self.algorithm.bits(),
             self.fingerprint()?,
-            self.comment,
+            comment,
             self.algorithm.ssh_keygen_label()
         ))
     }
