@@ -330,3 +330,37 @@ fn debug_output_never_shows_the_key_handle_or_passphrase() {
         "Passphrase(<redacted>)"
     );
 }
+
+/// OpenSSH stores credential ids of any length (CTAP allows up to 1023 bytes); ssh-key's
+/// own constructor stops at 255, which must not limit us.
+#[test]
+fn long_key_handles_are_written_as_ssh_keygen_writes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for len in [255, 256, 1023] {
+        let mut credential = credential(SkAlgorithm::Ed25519, 0x21, "ssh:sudo");
+        credential.key_handle = random_bytes(len);
+        let path = dir.path().join(format!("long-{len}"));
+        write_private(
+            &path,
+            render_private_key(&credential, "long", Protection::Unencrypted)
+                .unwrap()
+                .as_bytes(),
+        );
+        ssh_keygen_ok(&["-c", "-C", "longer", "-P", "", "-f", path_str(&path)]);
+        let theirs = std::fs::read_to_string(&path).unwrap();
+        let random = keygen_randomness(&theirs, None);
+        let randomness = FileRandomness {
+            checkint: random.checkint,
+            salt: [0; 16],
+        };
+        let ours =
+            render_private_key_with(&credential, "longer", Protection::Unencrypted, randomness)
+                .unwrap();
+        assert_eq!(*ours, theirs, "key handle of {len} bytes");
+        let read = read_sk_private_key(theirs.as_bytes(), None).unwrap();
+        assert_eq!(read.credential.key_handle.len(), len);
+    }
+    let mut empty = credential(SkAlgorithm::Ed25519, 0x21, "ssh:sudo");
+    empty.key_handle.clear();
+    assert!(render_private_key(&empty, "", Protection::Unencrypted).is_err());
+}

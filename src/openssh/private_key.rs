@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use ssh_key::{encoding::Encode, private::KeypairData, Cipher, Kdf, LineEnding, PrivateKey};
+use ssh_key::{encoding::Encode, Cipher, Kdf, LineEnding, PrivateKey};
 use zeroize::Zeroizing;
 
 use super::public_key::fingerprint_of;
@@ -170,8 +170,8 @@ pub fn render_private_key_with(
     randomness: FileRandomness,
 ) -> Result<Zeroizing<String>, PrivateKeyError> {
     validate_comment(comment)?;
-    let plain =
-        unencrypted_with_checkint(credential.keypair_data()?, comment, randomness.checkint)?;
+    credential.validate()?;
+    let plain = unencrypted_with_checkint(credential, comment, randomness.checkint)?;
     let key = match protection {
         Protection::Passphrase {
             passphrase,
@@ -197,31 +197,44 @@ pub fn render_private_key_with(
         .map_err(PrivateKeyError::Encode)
 }
 
-/// ssh-key derives the check int of an unencrypted key from the key handle; ssh-keygen draws
-/// it at random. Encode with ssh-key, put the random value in both check int slots, and
-/// decode again (which also re-validates the whole structure).
+/// Assemble the unencrypted `openssh-key-v1` container and let ssh-key parse it (which
+/// re-validates all of it). Assembled here rather than by `PrivateKey::new` because ssh-key
+/// derives the check int from the key handle where ssh-keygen draws it at random, and
+/// refuses key handles over 255 bytes where OpenSSH has no such limit.
 fn unencrypted_with_checkint(
-    keypair: KeypairData,
+    credential: &SkCredential,
     comment: &str,
     checkint: u32,
 ) -> Result<PrivateKey, PrivateKeyError> {
-    let key = PrivateKey::new(keypair, comment).map_err(PrivateKeyError::Encode)?;
-    let mut bytes = key.to_bytes().map_err(PrivateKeyError::Encode)?;
-    // magic, string "none", string "none", string "", uint32 nkeys, string public key,
-    // uint32 private section length, then the two check ints.
-    let public_len = key
-        .public_key()
-        .key_data()
-        .encoded_len()
-        .map_err(|e| PrivateKeyError::Encode(e.into()))?;
-    let offset = 15 + (4 + 4) + (4 + 4) + 4 + 4 + (4 + public_len) + 4;
-    let slots = bytes
-        .get_mut(offset..offset + 8)
-        .ok_or(PrivateKeyError::Encode(ssh_key::Error::FormatEncoding))?;
-    let check = checkint.to_be_bytes();
-    slots[..4].copy_from_slice(&check);
-    slots[4..].copy_from_slice(&check);
-    PrivateKey::from_bytes(&bytes).map_err(PrivateKeyError::Encode)
+    let public = credential.public_key_data()?;
+    let encode = |e: ssh_key::encoding::Error| PrivateKeyError::Encode(e.into());
+
+    let mut section = Zeroizing::new(Vec::new());
+    checkint.encode(&mut *section).map_err(encode)?;
+    checkint.encode(&mut *section).map_err(encode)?;
+    public.encode(&mut *section).map_err(encode)?; // string type, key, string application
+    credential.flags.encode(&mut *section).map_err(encode)?;
+    credential
+        .key_handle
+        .encode(&mut *section)
+        .map_err(encode)?;
+    b"".as_slice().encode(&mut *section).map_err(encode)?; // reserved
+    comment.encode(&mut *section).map_err(encode)?;
+    // Padding 1, 2, 3, ... to the cipher block size (8 for "none"), as PROTOCOL.key says.
+    let mut pad = 1u8;
+    while section.len() % Cipher::None.block_size() != 0 {
+        section.push(pad);
+        pad += 1;
+    }
+
+    let mut container = Zeroizing::new(b"openssh-key-v1\0".to_vec());
+    "none".encode(&mut *container).map_err(encode)?; // cipher
+    "none".encode(&mut *container).map_err(encode)?; // kdf
+    b"".as_slice().encode(&mut *container).map_err(encode)?; // kdf options
+    1u32.encode(&mut *container).map_err(encode)?; // number of keys
+    public.encode_prefixed(&mut *container).map_err(encode)?;
+    section.as_slice().encode(&mut *container).map_err(encode)?;
+    PrivateKey::from_bytes(&container).map_err(PrivateKeyError::Encode)
 }
 
 /// How a private key file is protected, as read from its unencrypted header.
