@@ -157,6 +157,9 @@ pub enum CredentialError {
     /// The authenticator returned no credential id.
     #[error("the credential id (key handle) is empty; the authenticator's answer was not decoded correctly")]
     EmptyKeyHandle,
+    /// ssh-key could not encode the key (not expected for a validated credential).
+    #[error("could not encode the public key: {0}")]
+    Encode(ssh_key::encoding::Error),
     /// A comment would break the one-line `.pub` format.
     #[error("the comment contains a line break; use a single-line comment")]
     CommentLineBreak,
