@@ -253,6 +253,8 @@ fn public_lines_match_ssh_keygen_for_an_empty_comment() {
         assert_eq!(render_public_key_line(&credential, "").unwrap(), their_pub);
         let parsed = SkPublicKey::parse_line(&their_pub).unwrap();
         assert_eq!(parsed.comment, "");
+        let listed = ssh_keygen_ok(&["-l", "-f", path_str(&path.with_extension("pub"))]);
+        assert_eq!(listed.trim_end(), parsed.ssh_keygen_l_line().unwrap());
         assert_eq!(parsed.to_line().unwrap(), their_pub);
     }
 }
@@ -308,7 +310,7 @@ fn credentials_ssh_keygen_would_refuse_are_refused() {
     };
     assert!(matches!(
         render_private_key(&ok, "", zero_rounds),
-        Err(PrivateKeyError::KdfRounds)
+        Err(PrivateKeyError::KdfRounds { rounds: 0 })
     ));
 }
 
@@ -327,4 +329,38 @@ fn debug_output_never_shows_the_key_handle_or_passphrase() {
         format!("{:?}", passphrase("hunter2")),
         "Passphrase(<redacted>)"
     );
+}
+
+/// OpenSSH stores credential ids of any length (CTAP allows up to 1023 bytes); ssh-key's
+/// own constructor stops at 255, which must not limit us.
+#[test]
+fn long_key_handles_are_written_as_ssh_keygen_writes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for len in [255, 256, 1023] {
+        let mut credential = credential(SkAlgorithm::Ed25519, 0x21, "ssh:sudo");
+        credential.key_handle = random_bytes(len);
+        let path = dir.path().join(format!("long-{len}"));
+        write_private(
+            &path,
+            render_private_key(&credential, "long", Protection::Unencrypted)
+                .unwrap()
+                .as_bytes(),
+        );
+        ssh_keygen_ok(&["-c", "-C", "longer", "-P", "", "-f", path_str(&path)]);
+        let theirs = std::fs::read_to_string(&path).unwrap();
+        let random = keygen_randomness(&theirs, None);
+        let randomness = FileRandomness {
+            checkint: random.checkint,
+            salt: [0; 16],
+        };
+        let ours =
+            render_private_key_with(&credential, "longer", Protection::Unencrypted, randomness)
+                .unwrap();
+        assert_eq!(*ours, theirs, "key handle of {len} bytes");
+        let read = read_sk_private_key(theirs.as_bytes(), None).unwrap();
+        assert_eq!(read.credential.key_handle.len(), len);
+    }
+    let mut empty = credential(SkAlgorithm::Ed25519, 0x21, "ssh:sudo");
+    empty.key_handle.clear();
+    assert!(render_private_key(&empty, "", Protection::Unencrypted).is_err());
 }

@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use ssh_key::{encoding::Encode, private::KeypairData, Cipher, Kdf, LineEnding, PrivateKey};
+use ssh_key::{encoding::Encode, Cipher, Kdf, LineEnding, PrivateKey};
 use zeroize::Zeroizing;
 
 use super::public_key::fingerprint_of;
@@ -26,10 +26,15 @@ pub const DEFAULT_KDF_ROUNDS: u32 = 24;
 /// Salt length ssh-keygen uses for bcrypt-pbkdf.
 pub const KDF_SALT_LEN: usize = 16;
 
+/// The most bcrypt-pbkdf rounds we will spend on a file (ssh-keygen takes several minutes at
+/// this many). A hostile or damaged file could ask for 2^32 rounds and hang us forever.
+pub const MAX_KDF_ROUNDS: u32 = 10_000;
+
 /// OpenSSH refuses key files above 1 MiB (`MAX_KEY_FILE_SIZE`); so do we.
 pub const MAX_PRIVATE_KEY_FILE_LEN: usize = 1024 * 1024;
 
 const BEGIN_OPENSSH: &str = "-----BEGIN OPENSSH PRIVATE KEY-----";
+const END_OPENSSH: &str = "-----END OPENSSH PRIVATE KEY-----";
 
 /// A passphrase for a private key file. Wiped on drop; never printed.
 #[derive(Clone)]
@@ -99,9 +104,12 @@ impl FileRandomness {
 pub enum PrivateKeyError {
     #[error(transparent)]
     Credential(#[from] CredentialError),
-    /// bcrypt-pbkdf needs at least one round.
-    #[error("the KDF rounds must be at least 1 (OpenSSH uses {DEFAULT_KDF_ROUNDS})")]
-    KdfRounds,
+    /// bcrypt-pbkdf rounds outside 1..=[`MAX_KDF_ROUNDS`].
+    #[error(
+        "{rounds} bcrypt rounds is outside 1..={MAX_KDF_ROUNDS} (OpenSSH uses {DEFAULT_KDF_ROUNDS}); \
+         to read a file you encrypted with more, lower it first with `ssh-keygen -p -a 100 -f FILE`"
+    )]
+    KdfRounds { rounds: u32 },
     /// The OS random number generator failed.
     #[error("the system random number generator failed; nothing was written, try again")]
     Random,
@@ -162,16 +170,14 @@ pub fn render_private_key_with(
     randomness: FileRandomness,
 ) -> Result<Zeroizing<String>, PrivateKeyError> {
     validate_comment(comment)?;
-    let plain =
-        unencrypted_with_checkint(credential.keypair_data()?, comment, randomness.checkint)?;
+    credential.validate()?;
+    let plain = unencrypted_with_checkint(credential, comment, randomness.checkint)?;
     let key = match protection {
         Protection::Passphrase {
             passphrase,
             kdf_rounds,
         } if !passphrase.is_empty() => {
-            if kdf_rounds == 0 {
-                return Err(PrivateKeyError::KdfRounds);
-            }
+            check_rounds(kdf_rounds)?;
             let kdf = Kdf::Bcrypt {
                 salt: randomness.salt.to_vec(),
                 rounds: kdf_rounds,
@@ -191,31 +197,44 @@ pub fn render_private_key_with(
         .map_err(PrivateKeyError::Encode)
 }
 
-/// ssh-key derives the check int of an unencrypted key from the key handle; ssh-keygen draws
-/// it at random. Encode with ssh-key, put the random value in both check int slots, and
-/// decode again (which also re-validates the whole structure).
+/// Assemble the unencrypted `openssh-key-v1` container and let ssh-key parse it (which
+/// re-validates all of it). Assembled here rather than by `PrivateKey::new` because ssh-key
+/// derives the check int from the key handle where ssh-keygen draws it at random, and
+/// refuses key handles over 255 bytes where OpenSSH has no such limit.
 fn unencrypted_with_checkint(
-    keypair: KeypairData,
+    credential: &SkCredential,
     comment: &str,
     checkint: u32,
 ) -> Result<PrivateKey, PrivateKeyError> {
-    let key = PrivateKey::new(keypair, comment).map_err(PrivateKeyError::Encode)?;
-    let mut bytes = key.to_bytes().map_err(PrivateKeyError::Encode)?;
-    // magic, string "none", string "none", string "", uint32 nkeys, string public key,
-    // uint32 private section length, then the two check ints.
-    let public_len = key
-        .public_key()
-        .key_data()
-        .encoded_len()
-        .map_err(|e| PrivateKeyError::Encode(e.into()))?;
-    let offset = 15 + (4 + 4) + (4 + 4) + 4 + 4 + (4 + public_len) + 4;
-    let slots = bytes
-        .get_mut(offset..offset + 8)
-        .ok_or(PrivateKeyError::Encode(ssh_key::Error::FormatEncoding))?;
-    let check = checkint.to_be_bytes();
-    slots[..4].copy_from_slice(&check);
-    slots[4..].copy_from_slice(&check);
-    PrivateKey::from_bytes(&bytes).map_err(PrivateKeyError::Encode)
+    let public = credential.public_key_data()?;
+    let encode = |e: ssh_key::encoding::Error| PrivateKeyError::Encode(e.into());
+
+    let mut section = Zeroizing::new(Vec::new());
+    checkint.encode(&mut *section).map_err(encode)?;
+    checkint.encode(&mut *section).map_err(encode)?;
+    public.encode(&mut *section).map_err(encode)?; // string type, key, string application
+    credential.flags.encode(&mut *section).map_err(encode)?;
+    credential
+        .key_handle
+        .encode(&mut *section)
+        .map_err(encode)?;
+    b"".as_slice().encode(&mut *section).map_err(encode)?; // reserved
+    comment.encode(&mut *section).map_err(encode)?;
+    // Padding 1, 2, 3, ... to the cipher block size (8 for "none"), as PROTOCOL.key says.
+    let mut pad = 1u8;
+    while section.len() % Cipher::None.block_size() != 0 {
+        section.push(pad);
+        pad += 1;
+    }
+
+    let mut container = Zeroizing::new(b"openssh-key-v1\0".to_vec());
+    "none".encode(&mut *container).map_err(encode)?; // cipher
+    "none".encode(&mut *container).map_err(encode)?; // kdf
+    b"".as_slice().encode(&mut *container).map_err(encode)?; // kdf options
+    1u32.encode(&mut *container).map_err(encode)?; // number of keys
+    public.encode_prefixed(&mut *container).map_err(encode)?;
+    section.as_slice().encode(&mut *container).map_err(encode)?;
+    PrivateKey::from_bytes(&container).map_err(PrivateKeyError::Encode)
 }
 
 /// How a private key file is protected, as read from its unencrypted header.
@@ -312,6 +331,9 @@ pub fn read_sk_private_key(
     }
     let key = if key.is_encrypted() {
         let passphrase = passphrase.ok_or(PrivateKeyError::PassphraseRequired)?;
+        if let Kdf::Bcrypt { rounds, .. } = key.kdf() {
+            check_rounds(*rounds)?;
+        }
         key.decrypt(passphrase.as_bytes())
             .map_err(|error| match error {
                 // ssh-key reports a check int mismatch (the wrong-key symptom) as Crypto; a bad
@@ -335,6 +357,13 @@ pub fn read_sk_private_key(
     })
 }
 
+fn check_rounds(rounds: u32) -> Result<(), PrivateKeyError> {
+    if rounds == 0 || rounds > MAX_KDF_ROUNDS {
+        return Err(PrivateKeyError::KdfRounds { rounds });
+    }
+    Ok(())
+}
+
 // ssh-key's `as_str_lossy` is quadratic on non-UTF-8 input; a hostile comment must not hang us.
 fn comment_string(key: &PrivateKey) -> String {
     String::from_utf8_lossy(key.comment().as_bytes()).into_owned()
@@ -352,7 +381,12 @@ fn parse(file: &[u8]) -> Result<PrivateKey, PrivateKeyError> {
     if !trimmed.starts_with(BEGIN_OPENSSH) {
         return Err(classify_other(trimmed));
     }
-    PrivateKey::from_openssh(trimmed).map_err(PrivateKeyError::Malformed)
+    // Like OpenSSH, ignore whatever follows the end line (ssh-key would refuse it).
+    let armoured = match trimmed.find(END_OPENSSH) {
+        Some(end) => &trimmed[..end + END_OPENSSH.len()],
+        None => trimmed,
+    };
+    PrivateKey::from_openssh(armoured).map_err(PrivateKeyError::Malformed)
 }
 
 fn classify_other(text: &str) -> PrivateKeyError {

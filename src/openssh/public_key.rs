@@ -5,6 +5,7 @@
 
 use ssh_key::{
     encoding::base64::{Base64, Encoding},
+    encoding::Encode,
     public::KeyData,
     HashAlg, PublicKey,
 };
@@ -42,9 +43,6 @@ pub enum PublicKeyError {
     /// A valid key, but not one that lives on a security key.
     #[error("{key_type} is not a security-key (sk) type; skset only handles sk-ssh-ed25519@openssh.com and sk-ecdsa-sha2-nistp256@openssh.com")]
     NotSecurityKey { key_type: String },
-    /// The credential cannot be rendered.
-    #[error(transparent)]
-    Credential(#[from] CredentialError),
 }
 
 /// Render the `.pub` file content exactly as ssh-keygen writes it: `type base64 comment\n`.
@@ -65,9 +63,7 @@ pub fn fingerprint(credential: &SkCredential) -> Result<String, CredentialError>
 
 pub(crate) fn render_line(key: &KeyData, comment: &str) -> Result<String, CredentialError> {
     validate_comment(comment)?;
-    let blob = PublicKey::from(key.clone())
-        .to_bytes()
-        .map_err(|_| CredentialError::InvalidEcPoint)?;
+    let blob = key.encode_vec().map_err(CredentialError::Encode)?;
     Ok(format!(
         "{} {} {}\n",
         key.algorithm().as_str(),
@@ -128,13 +124,19 @@ impl SkPublicKey {
     }
 
     /// The line `ssh-keygen -l -f` prints: `256 SHA256:... comment (ED25519-SK)`.
-    /// (ssh-keygen shows the file name instead of an empty comment; callers add that.)
+    /// For an empty comment ssh-keygen prints "no comment" or the file name, depending on
+    /// where it found the key; this prints "no comment".
     pub fn ssh_keygen_l_line(&self) -> Result<String, CredentialError> {
+        let comment = if self.comment.is_empty() {
+            "no comment"
+        } else {
+            &self.comment
+        };
         Ok(format!(
             "{} {} {} ({})",
             self.algorithm.bits(),
             self.fingerprint()?,
-            self.comment,
+            comment,
             self.algorithm.ssh_keygen_label()
         ))
     }

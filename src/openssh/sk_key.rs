@@ -154,19 +154,16 @@ pub enum CredentialError {
     /// OpenSSH refuses applications that do not start with `ssh:`.
     #[error("the application {application:?} does not start with \"ssh:\"; OpenSSH only uses applications like \"ssh:\" or \"ssh:name\"")]
     Application { application: String },
-    /// The credential id is empty or longer than ssh-key can store.
-    #[error(
-        "the credential id (key handle) is {len} bytes; it must be 1..={max} bytes \
-         (longer ids are not supported yet)"
-    )]
-    KeyHandleLength { len: usize, max: usize },
+    /// The authenticator returned no credential id.
+    #[error("the credential id (key handle) is empty; the authenticator's answer was not decoded correctly")]
+    EmptyKeyHandle,
+    /// ssh-key could not encode the key (not expected for a validated credential).
+    #[error("could not encode the public key: {0}")]
+    Encode(ssh_key::encoding::Error),
     /// A comment would break the one-line `.pub` format.
     #[error("the comment contains a line break; use a single-line comment")]
     CommentLineBreak,
 }
-
-/// The longest key handle ssh-key 0.7 will encode (`SkEd25519::new` refuses more).
-pub const MAX_KEY_HANDLE_LEN: usize = 255;
 
 impl SkCredential {
     /// Check everything ssh-keygen would check when it loads the file.
@@ -180,36 +177,9 @@ impl SkCredential {
         sk_public_key_data(self.algorithm, &self.public_key, &self.application)
     }
 
-    /// The private-section contents as ssh-key's type.
-    pub(crate) fn keypair_data(&self) -> Result<private::KeypairData, CredentialError> {
-        self.check_key_handle()?;
-        let key_handle_error = |_| CredentialError::KeyHandleLength {
-            len: self.key_handle.len(),
-            max: MAX_KEY_HANDLE_LEN,
-        };
-        let key_handle = self.key_handle.clone();
-        Ok(match self.public_key_data()? {
-            public::KeyData::SkEd25519(public) => private::KeypairData::SkEd25519(
-                private::SkEd25519::new(public, self.flags, key_handle)
-                    .map_err(key_handle_error)?,
-            ),
-            public::KeyData::SkEcdsaSha2NistP256(public) => {
-                private::KeypairData::SkEcdsaSha2NistP256(
-                    private::SkEcdsaSha2NistP256::new(public, self.flags, key_handle)
-                        .map_err(key_handle_error)?,
-                )
-            }
-            // sk_public_key_data builds nothing else; refuse rather than panic.
-            _ => return Err(CredentialError::InvalidEcPoint),
-        })
-    }
-
     fn check_key_handle(&self) -> Result<(), CredentialError> {
-        if self.key_handle.is_empty() || self.key_handle.len() > MAX_KEY_HANDLE_LEN {
-            return Err(CredentialError::KeyHandleLength {
-                len: self.key_handle.len(),
-                max: MAX_KEY_HANDLE_LEN,
-            });
+        if self.key_handle.is_empty() {
+            return Err(CredentialError::EmptyKeyHandle);
         }
         Ok(())
     }
