@@ -9,9 +9,14 @@
 //! - [`openssh`]: pure rendering and parsing of the formats OpenSSH owns (sk private key
 //!   files, public keys, attestation blobs, authorized_keys lines, ssh_config snippets).
 //! - [`fsio`]: the one place that writes files: atomic, 0600, never silently overwriting.
+//! - [`enroll`]: pre-flight, the executor that turns a plan into credentials and files, and
+//!   recovery; it reports progress as events and never prints.
+//! - [`export`]: authorized_keys lines, ssh_config, ssh-agent and PAM snippets (pure).
 #![forbid(unsafe_code)]
 
 pub mod device;
+pub mod enroll;
+pub mod export;
 pub mod fsio;
 pub mod openssh;
 pub mod policy;

@@ -6,7 +6,9 @@ use clap::Args;
 use skset::policy::{self, EnrollmentPlan, PlanError};
 
 use super::policy::{format_finding, report_load_error};
+use super::output::{outln, Stdout};
 use super::Outcome;
+use std::io::Write;
 
 #[derive(Debug, Args)]
 #[command(
@@ -39,7 +41,7 @@ pub struct PlanArgs {
     pub json: bool,
 }
 
-pub fn run(args: PlanArgs) -> Outcome {
+pub fn run(args: PlanArgs, out: &mut Stdout) -> Outcome {
     let (file, loaded) = match &args.policy {
         Some(path) => (path.clone(), policy::load_policy_file(path)),
         None => (
@@ -80,7 +82,7 @@ pub fn run(args: PlanArgs) -> Outcome {
     if args.json {
         return match serde_json::to_string_pretty(&plan) {
             Ok(s) => {
-                println!("{s}");
+                outln!(out, "{s}");
                 Outcome::Success
             }
             Err(e) => {
@@ -89,18 +91,18 @@ pub fn run(args: PlanArgs) -> Outcome {
             }
         };
     }
-    print_plan(&plan);
+    print_plan(out, &plan);
     Outcome::Success
 }
 
-fn print_plan(plan: &EnrollmentPlan) {
-    println!(
+fn print_plan(out: &mut Stdout, plan: &EnrollmentPlan) {
+    outln!(out, 
         "plan for policy {} (label {:?}), devices: {}",
         plan.policy,
         plan.label,
         plan.devices.join(", ")
     );
-    println!(
+    outln!(out, 
         "  minimum PIN length {}, bcrypt rounds {}, attestation {}",
         plan.min_pin_length,
         plan.kdf_rounds,
@@ -111,9 +113,9 @@ fn print_plan(plan: &EnrollmentPlan) {
         }
     );
     for k in &plan.keys {
-        println!();
-        println!("{} (device {})", k.mode, k.device);
-        println!(
+        outln!(out);
+        outln!(out, "{} (device {})", k.mode, k.device);
+        outln!(out, 
             "  key type       {}{}",
             k.key_type,
             if k.ecdsa_fallback {
@@ -122,11 +124,11 @@ fn print_plan(plan: &EnrollmentPlan) {
                 ""
             }
         );
-        println!(
+        outln!(out, 
             "  identity       application {}  user id {}",
             k.application, k.user_id_display
         );
-        println!(
+        outln!(out, 
             "  flags          {} ({}{}{})  credProtect {} {}",
             k.flags_hex,
             if k.touch { "touch" } else { "no touch" },
@@ -139,12 +141,12 @@ fn print_plan(plan: &EnrollmentPlan) {
             k.cred_protect,
             k.cred_protect_name
         );
-        println!(
+        outln!(out, 
             "  files          ~/.ssh/{} .pub .attest   passphrase {}",
             k.private_key_file, k.passphrase
         );
         match (&k.ssh_add_command, k.agent_forwarding) {
-            (Some(cmd), fwd) => println!(
+            (Some(cmd), fwd) => outln!(out, 
                 "  agent          {cmd}{}",
                 if fwd {
                     " (forwarding allowed)"
@@ -152,9 +154,9 @@ fn print_plan(plan: &EnrollmentPlan) {
                     " (do not forward)"
                 }
             ),
-            (None, _) => println!("  agent          not loaded"),
+            (None, _) => outln!(out, "  agent          not loaded"),
         }
-        println!(
+        outln!(out, 
             "  server         ~{}/.ssh/authorized_keys{}",
             k.account,
             if k.sudo_totp {
@@ -163,14 +165,14 @@ fn print_plan(plan: &EnrollmentPlan) {
                 ""
             }
         );
-        println!("                 {}", k.authorized_keys_template);
-        println!("  ssh-keygen     {}", k.ssh_keygen_command);
+        outln!(out, "                 {}", k.authorized_keys_template);
+        outln!(out, "  ssh-keygen     {}", k.ssh_keygen_command);
     }
 }
 
 /// The host name for the default label: no libc call (the crate forbids unsafe), so the
 /// kernel's answer on Linux, then the usual environment variables.
-fn host_name() -> String {
+pub fn host_name() -> String {
     let from_file = |p: &str| {
         std::fs::read_to_string(p)
             .ok()

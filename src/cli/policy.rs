@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use skset::policy::{self, explain::Exposure, rules, Finding, LoadError, Policy, Severity};
 
+use super::output::{outln, Stdout};
 use super::Outcome;
+use std::io::Write;
 
 #[derive(Debug, Args)]
 #[command(
@@ -108,15 +110,15 @@ pub struct RulesArgs {
     pub json: bool,
 }
 
-pub fn run(args: PolicyArgs) -> Outcome {
+pub fn run(args: PolicyArgs, out: &mut Stdout) -> Outcome {
     match args.command {
-        PolicyCommand::Check(a) => check(a),
-        PolicyCommand::Explain(a) => explain(a),
+        PolicyCommand::Check(a) => check(out, a),
+        PolicyCommand::Explain(a) => explain(out, a),
         PolicyCommand::ShowDefault => {
-            print!("{}", policy::DEFAULT_POLICY_YAML);
+            let _ = write!(out, "{}", policy::DEFAULT_POLICY_YAML);
             Outcome::Success
         }
-        PolicyCommand::Rules(a) => list_rules(a),
+        PolicyCommand::Rules(a) => list_rules(out, a),
     }
 }
 
@@ -126,10 +128,10 @@ pub fn report_load_error(e: &LoadError) -> Outcome {
     Outcome::BadInput
 }
 
-fn print_json(value: &impl serde::Serialize) -> bool {
+fn print_json(out: &mut Stdout, value: &impl serde::Serialize) -> bool {
     match serde_json::to_string_pretty(value) {
         Ok(s) => {
-            println!("{s}");
+            outln!(out, "{s}");
             true
         }
         Err(e) => {
@@ -148,7 +150,7 @@ pub fn format_finding(file: &Path, f: &Finding) -> String {
     format!("{at}: {f}")
 }
 
-fn check(args: CheckArgs) -> Outcome {
+fn check(out: &mut Stdout, args: CheckArgs) -> Outcome {
     let threshold = args.fail_on.threshold();
     let mut outcome = Outcome::Success;
     let mut json_out = Vec::new();
@@ -181,7 +183,7 @@ fn check(args: CheckArgs) -> Outcome {
                     }));
                 } else {
                     for f in &findings {
-                        println!("{}", format_finding(file, f));
+                        outln!(out, "{}", format_finding(file, f));
                     }
                 }
                 let count = |s| findings.iter().filter(|f| f.severity == s).count();
@@ -201,13 +203,13 @@ fn check(args: CheckArgs) -> Outcome {
             }
         }
     }
-    if args.json && !print_json(&json_out) {
+    if args.json && !print_json(out, &json_out) {
         return Outcome::BadInput;
     }
     outcome
 }
 
-fn explain(args: ExplainArgs) -> Outcome {
+fn explain(out: &mut Stdout, args: ExplainArgs) -> Outcome {
     let p = match policy::load_policy_file(&args.file) {
         Ok(p) => p,
         Err(e) => return report_load_error(&e),
@@ -234,7 +236,7 @@ fn explain(args: ExplainArgs) -> Outcome {
     }
     if args.json {
         let doc = serde_json::json!({ "policy": p.name, "modes": explanations });
-        return if print_json(&doc) {
+        return if print_json(out, &doc) {
             Outcome::Success
         } else {
             Outcome::BadInput
@@ -242,26 +244,26 @@ fn explain(args: ExplainArgs) -> Outcome {
     }
     for (i, e) in explanations.iter().enumerate() {
         if i > 0 {
-            println!();
+            outln!(out);
         }
         match &e.description {
-            Some(d) => println!("mode {}: {d}", e.mode),
-            None => println!("mode {}", e.mode),
+            Some(d) => outln!(out, "mode {}: {d}", e.mode),
+            None => outln!(out, "mode {}", e.mode),
         }
-        println!("  {}", e.summary);
-        print_exposure("A thief holding the security key", &e.device_thief);
-        print_exposure(
+        outln!(out, "  {}", e.summary);
+        print_exposure(out, "A thief holding the security key", &e.device_thief);
+        print_exposure(out, 
             "A compromised host reached with a forwarded agent (ssh -A)",
             &e.forwarded_agent_host,
         );
-        print_exposure("A copy of the laptop's disk", &e.disk_copy);
+        print_exposure(out, "A copy of the laptop's disk", &e.disk_copy);
     }
     Outcome::Success
 }
 
-fn print_exposure(who: &str, x: &Exposure) {
-    println!("  {who}:");
-    println!("    {}", x.text);
+fn print_exposure(out: &mut Stdout, who: &str, x: &Exposure) {
+    outln!(out, "  {who}:");
+    outln!(out, "    {}", x.text);
     let named: Vec<String> = x
         .rules
         .iter()
@@ -269,7 +271,7 @@ fn print_exposure(who: &str, x: &Exposure) {
         .map(|r| format!("{} {}", r.id, r.name))
         .collect();
     if !named.is_empty() {
-        println!("    because of: {}", named.join(", "));
+        outln!(out, "    because of: {}", named.join(", "));
     }
 }
 
@@ -281,16 +283,16 @@ fn mode_names(p: &Policy) -> String {
         .join(", ")
 }
 
-fn list_rules(args: RulesArgs) -> Outcome {
+fn list_rules(out: &mut Stdout, args: RulesArgs) -> Outcome {
     if args.json {
-        return if print_json(&rules::RULES) {
+        return if print_json(out, &rules::RULES) {
             Outcome::Success
         } else {
             Outcome::BadInput
         };
     }
     for r in rules::RULES {
-        println!(
+        outln!(out, 
             "{} {} ({})\n  {}\n  why: {}\n",
             r.id, r.name, r.severity, r.summary, r.rationale
         );
