@@ -113,9 +113,11 @@ pub fn run(args: &EnrollArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
 
     let opened = args.device.open(Some(stderr_touch_prompts()))?;
     let device = opened.authenticator();
-    let info = device.info()?;
-    let pin: Option<Pin> = if info.pin_is_set() {
-        Some(secrets::pin_from(args.pin_file.as_deref(), "PIN for the security key: ")?)
+    // A simulated key has no PIN yet: the one given becomes its first.
+    let pin: Option<Pin> = if args.device.simulate || device.info()?.pin_is_set() {
+        let pin = secrets::pin_from(args.pin_file.as_deref(), "PIN for the security key: ")?;
+        opened.adopt_pin_if_simulated(&pin)?;
+        Some(pin)
     } else {
         None
     };
