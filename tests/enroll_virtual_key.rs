@@ -227,8 +227,9 @@ fn recover_writes_identical_public_keys_and_keeps_robo_no_touch() {
 #[test]
 fn an_existing_root_credential_survives_unless_replacement_is_named() {
     let Some(fx) = Fixture::new() else { return };
+    // Someone made ssh:root earlier (say, on the old laptop). The handle is closed before
+    // skset runs: like hidraw, every open handle sees every report.
     let device = fx.vk.open();
-    // Someone made ssh:root earlier (say, on the old laptop).
     let mut user_id = b"root".to_vec();
     user_id.resize(32, 0);
     let the_pin = pin(TEST_PIN);
@@ -245,13 +246,14 @@ fn an_existing_root_credential_survives_unless_replacement_is_named() {
             exclude: vec![],
         })
         .unwrap();
+    drop(device);
 
     let out = fx.enroll(&["--only", "root", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("already holds a credential for ssh:root"), "{}", text(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["modes"][0]["status"], "adopted");
-    let listed = device.list_ssh_credentials(&the_pin).unwrap();
+    let listed = fx.vk.open().list_ssh_credentials(&the_pin).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].public_key, earlier.public_key, "the earlier credential survived");
 
@@ -261,7 +263,7 @@ fn an_existing_root_credential_survives_unless_replacement_is_named() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["modes"][0]["status"], "replaced");
     assert!(!report["modes"][0]["backups"].as_array().unwrap().is_empty());
-    let listed = device.list_ssh_credentials(&the_pin).unwrap();
+    let listed = fx.vk.open().list_ssh_credentials(&the_pin).unwrap();
     assert_eq!(listed.len(), 1);
     assert_ne!(listed[0].public_key, earlier.public_key);
 }
