@@ -13,7 +13,7 @@ use fuser::{
 };
 
 use crate::authenticator::Input;
-use crate::control::{parse_commands, Controls};
+use crate::control::{parse_commands, Command, Controls};
 use crate::hidraw;
 use crate::hub::{Hub, ReadOutcome, Report, REPORT_LEN};
 use crate::stats::Stats;
@@ -78,7 +78,7 @@ impl KeyFs {
         text
     }
 
-    fn write_report(&self, data: &[u8]) -> Result<(), Errno> {
+    fn write_report(&self, handle: u64, data: &[u8]) -> Result<(), Errno> {
         // hidraw writes start with the report number, 0 for a device without
         // numbered reports like a FIDO key; the rest is the 64-byte packet
         // (shorter writes are zero-padded, as the USB stack does).
@@ -88,9 +88,7 @@ impl KeyFs {
         if packet.len() > REPORT_LEN {
             return Err(Errno::EINVAL);
         }
-        if self.hub.is_closed() {
-            return Err(Errno::EIO);
-        }
+        self.hub.check_writable(handle)?;
         let mut report: Report = [0; REPORT_LEN];
         report[..packet.len()].copy_from_slice(packet);
         self.to_authenticator
@@ -223,7 +221,7 @@ impl Filesystem for KeyFs {
         &self,
         _req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         _offset: u64,
         data: &[u8],
         _write_flags: WriteFlags,
@@ -232,13 +230,20 @@ impl Filesystem for KeyFs {
         reply: ReplyWrite,
     ) {
         let result = match ino {
-            DEVICE => self.write_report(data),
+            DEVICE => self.write_report(fh.0, data),
             CONTROL => match std::str::from_utf8(data)
                 .map_err(|e| e.to_string())
                 .and_then(parse_commands)
             {
                 Ok(commands) => {
                     self.controls.apply(&commands);
+                    if commands.contains(&Command::Replug) {
+                        let sender = self
+                            .to_authenticator
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner);
+                        crate::replug(&self.hub, &sender);
+                    }
                     Ok(())
                 }
                 // The shell shows "Invalid argument"; the syntax is in --help and
