@@ -2,7 +2,7 @@
 
 use std::ffi::OsStr;
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fuser::{
@@ -35,9 +35,7 @@ pub(crate) struct KeyFs {
     pub(crate) hub: Arc<Hub>,
     pub(crate) controls: Arc<Controls>,
     pub(crate) stats: Arc<Stats>,
-    /// `Sender` is `Sync`, but a mutex keeps this compiling on older toolchains
-    /// and costs nothing next to a FUSE round trip.
-    pub(crate) to_authenticator: Mutex<Sender<Input>>,
+    pub(crate) to_authenticator: Sender<Input>,
     pub(crate) uid: u32,
     pub(crate) gid: u32,
     pub(crate) created: SystemTime,
@@ -92,8 +90,6 @@ impl KeyFs {
         let mut report: Report = [0; REPORT_LEN];
         report[..packet.len()].copy_from_slice(packet);
         self.to_authenticator
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
             .send(Input::Packet(report))
             // The authenticator thread is gone: the key is shutting down.
             .map_err(|_| Errno::EIO)
@@ -238,11 +234,7 @@ impl Filesystem for KeyFs {
                 Ok(commands) => {
                     self.controls.apply(&commands);
                     if commands.contains(&Command::Replug) {
-                        let sender = self
-                            .to_authenticator
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner);
-                        crate::replug(&self.hub, &sender);
+                        crate::replug(&self.hub, &self.to_authenticator);
                     }
                     Ok(())
                 }

@@ -38,7 +38,7 @@ mod stats;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
 
@@ -185,8 +185,8 @@ impl VirtualKey {
         }
         let dir = match dir.canonicalize() {
             Ok(dir) if dir.is_dir() => dir,
-            // ENOTCONN: a FUSE mount whose server is gone.
-            Err(error) if error.raw_os_error() == Some(107) => {
+            // ENOTCONN or ECONNABORTED: a FUSE mount whose server is gone.
+            Err(error) if matches!(error.raw_os_error(), Some(107 | 103)) => {
                 return Err(Error::StaleMount(dir.to_path_buf()))
             }
             _ => return Err(Error::NotADirectory(dir.to_path_buf())),
@@ -234,7 +234,7 @@ impl VirtualKey {
             hub: Arc::clone(&key.hub),
             controls: Arc::clone(&key.controls),
             stats: Arc::clone(&key.stats),
-            to_authenticator: Mutex::new(key.to_authenticator.clone()),
+            to_authenticator: key.to_authenticator.clone(),
             uid,
             gid,
             created,

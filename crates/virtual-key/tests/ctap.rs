@@ -194,9 +194,9 @@ fn touch_delay_sends_keepalives_then_succeeds() {
     let (made, elapsed) = make_resident(client(&key), None, "patient");
     assert!(made.is_ok(), "{made:?}");
     assert!(elapsed >= delay, "answered after {elapsed:?}, before the touch");
-    // One every 100 ms while waiting.
+    // One every 100 ms while waiting (fewer if this machine is very busy).
     let keepalives = key.keepalives_sent();
-    assert!((5..=12).contains(&keepalives), "{keepalives} keep-alives in {delay:?}");
+    assert!((3..=12).contains(&keepalives), "{keepalives} keep-alives in {delay:?}");
 
     // A refusal mid-wait (the user changes their mind) is honoured.
     key.set_touch_delay(Duration::from_millis(1500));
