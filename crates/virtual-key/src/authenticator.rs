@@ -171,6 +171,8 @@ fn run(
             exchange.replugged = false;
         }
         let answers = ctap.process_hid_packet(&packet, Transport::MainHid);
+        // Time spent waiting for a touch was already added to the clock.
+        last_packet = Instant::now();
         if exchange.borrow().replugged {
             // Nobody is left to read the answer of a request cut off by the unplug.
             drop(answers);
@@ -186,8 +188,6 @@ fn run(
         if ctap.u2f_needs_user_presence() && controls.get().touch == Touch::Accept {
             ctap.u2f_grant_user_presence();
         }
-        // Time spent waiting for a touch was already added to the clock.
-        last_packet = Instant::now();
         if exchange.borrow().shutting_down {
             break;
         }
