@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use opensk::api::customization::{CustomizationImpl, DEFAULT_CUSTOMIZATION};
 use opensk::api::user_presence::{UserPresenceError, UserPresenceResult};
-use opensk::ctap::TOUCH_TIMEOUT_MS;
+use opensk::ctap::{CtapState, TOUCH_TIMEOUT_MS};
 use opensk::env::test::TestEnv;
 use opensk::env::Env;
 use opensk::{Ctap, Transport};
@@ -31,6 +31,10 @@ use crate::stats::Stats;
 pub(crate) enum Input {
     /// One 64-byte CTAPHID packet written by a client.
     Packet(Report),
+    /// Power-cycle the authenticator: what a real key loses when unplugged
+    /// (PIN tokens, the per-boot PIN attempt count, pending commands) is lost;
+    /// stored credentials and the PIN stay. Reset is allowed again for 10 s.
+    Replug,
     /// Stop: the key is being dropped.
     Shutdown,
 }
@@ -85,6 +89,8 @@ struct Exchange {
     /// When OpenSK first asked for presence during this message.
     presence_asked: Option<Instant>,
     last_keepalive: Option<Instant>,
+    /// The key was unplugged while this message was processed.
+    replugged: bool,
     shutting_down: bool,
 }
 
@@ -114,6 +120,7 @@ fn run(
         cid: [0; 4],
         presence_asked: None,
         last_keepalive: None,
+        replugged: false,
         shutting_down: false,
     }));
 
@@ -139,6 +146,10 @@ fn run(
     while let Ok(input) = inputs.recv() {
         let packet = match input {
             Input::Packet(packet) => packet,
+            Input::Replug => {
+                power_cycle(&mut ctap);
+                continue;
+            }
             Input::Shutdown => break,
         };
         if controls.get().stalled {
@@ -157,8 +168,18 @@ fn run(
             exchange.cid = channel_of(&packet);
             exchange.presence_asked = None;
             exchange.last_keepalive = None;
+            exchange.replugged = false;
         }
-        for answer in ctap.process_hid_packet(&packet, Transport::MainHid) {
+        let answers = ctap.process_hid_packet(&packet, Transport::MainHid);
+        // Time spent waiting for a touch was already added to the clock.
+        last_packet = Instant::now();
+        if exchange.borrow().replugged {
+            // Nobody is left to read the answer of a request cut off by the unplug.
+            drop(answers);
+            power_cycle(&mut ctap);
+            continue;
+        }
+        for answer in answers {
             stats.count_packet_out();
             hub.deliver(&answer).send();
         }
@@ -167,12 +188,19 @@ fn run(
         if ctap.u2f_needs_user_presence() && controls.get().touch == Touch::Accept {
             ctap.u2f_grant_user_presence();
         }
-        // Time spent waiting for a touch was already added to the clock.
-        last_packet = Instant::now();
         if exchange.borrow().shutting_down {
             break;
         }
     }
+}
+
+/// What unplugging and plugging back a real key does: everything that lives in
+/// RAM starts over (PIN/UV tokens, key agreement, the per-boot count of wrong
+/// PINs, stateful commands, the 10 s window for authenticatorReset), while
+/// storage (credentials, PIN, retries left) stays.
+fn power_cycle(ctap: &mut Ctap<TestEnv>) {
+    let fresh = CtapState::new(ctap.env());
+    *ctap.state() = fresh;
 }
 
 /// One slice of OpenSK's wait for user presence.
@@ -245,6 +273,12 @@ fn wait_for_touch(
         }
         // Lost, like everything sent to a stalled key.
         Ok(Input::Packet(_)) => Err(UserPresenceError::Timeout),
+        // Unplugged while waiting for a touch: the request dies with the power;
+        // the packet loop drops its answer and starts a fresh state.
+        Ok(Input::Replug) => {
+            exchange.borrow_mut().replugged = true;
+            Err(UserPresenceError::Canceled)
+        }
         Ok(Input::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
             exchange.borrow_mut().shutting_down = true;
             advance_clock(TOUCH_TIMEOUT_MS);

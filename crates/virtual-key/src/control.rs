@@ -73,11 +73,13 @@ pub(crate) enum Command {
     TouchDelay(Duration),
     Stall(bool),
     Watchdog(Duration),
+    /// Not a setting: unplug the key and plug it back in.
+    Replug,
 }
 
 /// The words the control file understands, for error messages and `--help`.
 pub(crate) const CONTROL_SYNTAX: &str = "touch accept|deny|timeout, touch-delay-ms N, \
-     stall on|off, watchdog-ms N (one per line; lines starting with # are ignored)";
+     stall on|off, watchdog-ms N, replug (one per line; lines starting with # are ignored)";
 
 /// Parses everything written to the control file in one `write`.
 ///
@@ -98,6 +100,9 @@ pub(crate) fn parse_commands(text: &str) -> Result<Vec<Command>, String> {
 }
 
 fn parse_command(line: &str) -> Result<Command, String> {
+    if line.split_whitespace().eq(["replug"]) {
+        return Ok(Command::Replug);
+    }
     let mut words = line.split_whitespace();
     let (Some(name), Some(value), None) = (words.next(), words.next(), words.next()) else {
         return Err(format!("cannot parse {line:?}: expected {CONTROL_SYNTAX}"));
@@ -135,6 +140,7 @@ impl Settings {
             Command::TouchDelay(delay) => self.touch_delay = delay,
             Command::Stall(stalled) => self.stalled = stalled,
             Command::Watchdog(watchdog) => self.watchdog = watchdog,
+            Command::Replug => {}
         }
     }
 
@@ -201,7 +207,7 @@ mod tests {
     #[test]
     fn parses_every_command() {
         let commands = parse_commands(
-            "touch deny\ntouch-delay-ms 1500\n# comment\n\nstall on\nwatchdog-ms 200\n",
+            "touch deny\ntouch-delay-ms 1500\n# comment\n\nstall on\nwatchdog-ms 200\nreplug\n",
         );
         assert_eq!(
             commands,
@@ -210,6 +216,7 @@ mod tests {
                 Command::TouchDelay(Duration::from_millis(1500)),
                 Command::Stall(true),
                 Command::Watchdog(Duration::from_millis(200)),
+                Command::Replug,
             ])
         );
         assert_eq!(
@@ -233,6 +240,7 @@ mod tests {
             "watchdog-ms 0",
             "reboot now",
             "touch accept\nbogus line",
+            "replug now",
         ] {
             assert!(parse_commands(bad).is_err(), "{bad:?} should be rejected");
         }

@@ -2,7 +2,7 @@
 
 use std::ffi::OsStr;
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fuser::{
@@ -13,7 +13,7 @@ use fuser::{
 };
 
 use crate::authenticator::Input;
-use crate::control::{parse_commands, Controls};
+use crate::control::{parse_commands, Command, Controls};
 use crate::hidraw;
 use crate::hub::{Hub, ReadOutcome, Report, REPORT_LEN};
 use crate::stats::Stats;
@@ -35,9 +35,7 @@ pub(crate) struct KeyFs {
     pub(crate) hub: Arc<Hub>,
     pub(crate) controls: Arc<Controls>,
     pub(crate) stats: Arc<Stats>,
-    /// `Sender` is `Sync`, but a mutex keeps this compiling on older toolchains
-    /// and costs nothing next to a FUSE round trip.
-    pub(crate) to_authenticator: Mutex<Sender<Input>>,
+    pub(crate) to_authenticator: Sender<Input>,
     pub(crate) uid: u32,
     pub(crate) gid: u32,
     pub(crate) created: SystemTime,
@@ -78,7 +76,7 @@ impl KeyFs {
         text
     }
 
-    fn write_report(&self, data: &[u8]) -> Result<(), Errno> {
+    fn write_report(&self, handle: u64, data: &[u8]) -> Result<(), Errno> {
         // hidraw writes start with the report number, 0 for a device without
         // numbered reports like a FIDO key; the rest is the 64-byte packet
         // (shorter writes are zero-padded, as the USB stack does).
@@ -88,14 +86,10 @@ impl KeyFs {
         if packet.len() > REPORT_LEN {
             return Err(Errno::EINVAL);
         }
-        if self.hub.is_closed() {
-            return Err(Errno::EIO);
-        }
+        self.hub.check_writable(handle)?;
         let mut report: Report = [0; REPORT_LEN];
         report[..packet.len()].copy_from_slice(packet);
         self.to_authenticator
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
             .send(Input::Packet(report))
             // The authenticator thread is gone: the key is shutting down.
             .map_err(|_| Errno::EIO)
@@ -223,7 +217,7 @@ impl Filesystem for KeyFs {
         &self,
         _req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         _offset: u64,
         data: &[u8],
         _write_flags: WriteFlags,
@@ -232,13 +226,16 @@ impl Filesystem for KeyFs {
         reply: ReplyWrite,
     ) {
         let result = match ino {
-            DEVICE => self.write_report(data),
+            DEVICE => self.write_report(fh.0, data),
             CONTROL => match std::str::from_utf8(data)
                 .map_err(|e| e.to_string())
                 .and_then(parse_commands)
             {
                 Ok(commands) => {
                     self.controls.apply(&commands);
+                    if commands.contains(&Command::Replug) {
+                        crate::replug(&self.hub, &self.to_authenticator);
+                    }
                     Ok(())
                 }
                 // The shell shows "Invalid argument"; the syntax is in --help and

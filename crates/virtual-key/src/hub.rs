@@ -34,6 +34,9 @@ struct OpenFile {
     queue: VecDeque<Report>,
     pending: VecDeque<PendingRead>,
     poll: Option<PollNotifier>,
+    /// Opened before a simulated unplug: like a hidraw file whose device went
+    /// away, it only fails until the client closes it.
+    unplugged: bool,
 }
 
 #[derive(Default)]
@@ -130,6 +133,9 @@ impl Hub {
         let Some(file) = state.open_files.get_mut(&handle) else {
             return ReadOutcome::Fail(reply, Errno::EBADF);
         };
+        if file.unplugged {
+            return ReadOutcome::Fail(reply, Errno::EIO);
+        }
         let mut outbox = Outbox::default();
         if let Some(report) = file.queue.pop_front() {
             outbox
@@ -157,6 +163,9 @@ impl Hub {
         let Some(file) = state.open_files.get_mut(&handle) else {
             return PollEvents::POLLNVAL;
         };
+        if file.unplugged {
+            return PollEvents::POLLERR | PollEvents::POLLHUP;
+        }
         if notifier.is_some() {
             file.poll = notifier;
         }
@@ -175,7 +184,7 @@ impl Hub {
         if state.closed {
             return outbox;
         }
-        for file in state.open_files.values_mut() {
+        for file in state.open_files.values_mut().filter(|file| !file.unplugged) {
             if let Some(read) = file.pending.pop_front() {
                 let data = report[..read.size.min(REPORT_LEN)].to_vec();
                 outbox.0.push(Outgoing::Data(read.reply, data));
@@ -234,7 +243,36 @@ impl Hub {
         outbox
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
-        self.lock().closed
+    /// Whether writes through this open file can reach the authenticator:
+    /// `Err(EIO)` once the key shuts down, `Err(ENODEV)` after an unplug, as
+    /// hidraw answers.
+    pub(crate) fn check_writable(&self, handle: u64) -> Result<(), Errno> {
+        let state = self.lock();
+        if state.closed {
+            return Err(Errno::EIO);
+        }
+        match state.open_files.get(&handle) {
+            Some(file) if file.unplugged => Err(Errno::ENODEV),
+            Some(_) => Ok(()),
+            None => Err(Errno::EBADF),
+        }
+    }
+
+    /// A simulated unplug: every file open now fails from here on (blocked reads
+    /// at once); files opened afterwards talk to the key as usual.
+    pub(crate) fn unplug(&self) -> Outbox {
+        let mut outbox = Outbox::default();
+        let mut state = self.lock();
+        for file in state.open_files.values_mut() {
+            file.unplugged = true;
+            file.queue.clear();
+            for read in file.pending.drain(..) {
+                outbox.0.push(Outgoing::Error(read.reply, Errno::EIO));
+            }
+            if let Some(notifier) = file.poll.take() {
+                outbox.0.push(Outgoing::Wake(notifier));
+            }
+        }
+        outbox
     }
 }

@@ -38,7 +38,7 @@ mod stats;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
 
@@ -68,7 +68,8 @@ pub struct Options {
     pub touch_delay: Duration,
     /// A read of `hidraw0` that has had no report for this long fails with EIO,
     /// so a client of a stalled key gets an error instead of hanging forever.
-    /// Keep it longer than `touch_delay` is irrelevant: keep-alives are reports.
+    /// Keep-alives count as reports, so a long touch delay does not trip it;
+    /// but a client that reads with nothing asked gets EIO after this long.
     pub watchdog: Duration,
     /// Number of discoverable credential slots (OpenSK's default, and the
     /// maximum, is 150). A small number makes a "full key" cheap to test.
@@ -97,6 +98,13 @@ pub enum Error {
          to mount as root)"
     )]
     FuseUnavailable,
+    /// This user may not open /dev/fuse, which a mount without root needs.
+    #[error(
+        "/dev/fuse is not accessible to this user: run as root, make it world read-writable \
+         (chmod 0666 /dev/fuse, Debian's default), or let fusermount3 do the mount by adding \
+         user_allow_other to /etc/fuse.conf"
+    )]
+    FusePermission,
     /// The mount point is missing or not a directory.
     #[error(
         "mount point {} does not exist or is not a directory: create it first (mkdir -p {})",
@@ -177,8 +185,8 @@ impl VirtualKey {
         }
         let dir = match dir.canonicalize() {
             Ok(dir) if dir.is_dir() => dir,
-            // ENOTCONN: a FUSE mount whose server is gone.
-            Err(error) if error.raw_os_error() == Some(107) => {
+            // ENOTCONN or ECONNABORTED: a FUSE mount whose server is gone.
+            Err(error) if matches!(error.raw_os_error(), Some(107 | 103)) => {
                 return Err(Error::StaleMount(dir.to_path_buf()))
             }
             _ => return Err(Error::NotADirectory(dir.to_path_buf())),
@@ -226,7 +234,7 @@ impl VirtualKey {
             hub: Arc::clone(&key.hub),
             controls: Arc::clone(&key.controls),
             stats: Arc::clone(&key.stats),
-            to_authenticator: Mutex::new(key.to_authenticator.clone()),
+            to_authenticator: key.to_authenticator.clone(),
             uid,
             gid,
             created,
@@ -236,6 +244,16 @@ impl VirtualKey {
                 && !Path::new("/dev/fuse").exists()
             {
                 Error::FuseUnavailable
+            } else if source.kind() == std::io::ErrorKind::PermissionDenied
+                && uid != 0
+                && std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open("/dev/fuse")
+                    .is_err()
+            {
+                // fuser opens /dev/fuse itself before it tries fusermount3.
+                Error::FusePermission
             } else {
                 Error::Mount {
                     dir: dir.clone(),
@@ -291,6 +309,15 @@ impl VirtualKey {
         self.controls.apply(&[Command::Stall(stalled)]);
     }
 
+    /// Unplugs the key and plugs it back in: files open now fail (reads EIO,
+    /// writes ENODEV) until closed, a request in progress is lost, and the
+    /// authenticator restarts with its storage (credentials, PIN) intact, so
+    /// the per-boot limit of 3 wrong PINs is lifted and authenticatorReset is
+    /// allowed for the next 10 s, as after a real replug.
+    pub fn replug(&self) {
+        replug(&self.hub, &self.to_authenticator);
+    }
+
     /// How many keep-alives (status UPNEEDED) the key has sent so far.
     pub fn keepalives_sent(&self) -> u64 {
         self.stats.keepalives()
@@ -326,6 +353,14 @@ impl Drop for VirtualKey {
             }
         }
     }
+}
+
+/// Shared by [`VirtualKey::replug`] and the control file's `replug`.
+pub(crate) fn replug(hub: &Hub, to_authenticator: &Sender<Input>) {
+    // Clients first, so none of them sees an answer from the new boot.
+    hub.unplug().send();
+    // A send error means the key is shutting down; nothing to replug.
+    let _ = to_authenticator.send(Input::Replug);
 }
 
 /// fuser asserts that the /dev/fuse descriptor is above 2. If this process was

@@ -33,9 +33,10 @@ Options:
   -h, --help              show this help
 
 Who can run it: root (needs /dev/fuse), or any user when fusermount3 is
-installed (Debian/Ubuntu: apt install fuse3). Run as root, the device is open
-to every local user (mode 0666); as a user, only to that user unless
-/etc/fuse.conf has user_allow_other.
+installed (Debian/Ubuntu: apt install fuse3) and /dev/fuse is world
+read-writable (Debian's default). Run as root, the device is open to every
+local user (mode 0666); as a user, only to that user unless /etc/fuse.conf has
+user_allow_other. With fusermount3 and root, even kill -9 leaves no dead mount.
 
 Control file: DIR/control changes the behaviour while the key runs. Write one
 command per line; invalid lines fail with EINVAL and change nothing:
@@ -43,6 +44,8 @@ command per line; invalid lines fail with EINVAL and change nothing:
   echo 'touch-delay-ms 1500' > DIR/control
   echo 'stall on' > DIR/control          (the key stops answering; stall off)
   echo 'watchdog-ms 2000' > DIR/control
+  echo 'replug' > DIR/control            (unplug and plug back: open files fail,
+                                          PIN/credentials stay)
   cat DIR/control                        (current settings and counters)
 
 Not modelled: attestation is self-attestation without x5c, the AAGUID is zero,

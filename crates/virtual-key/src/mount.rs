@@ -14,8 +14,10 @@ use crate::fs::KeyFs;
 
 /// How long an orderly unmount may take before we force it.
 const UNMOUNT_GRACE: Duration = Duration::from_secs(2);
-/// How long to wait for the FUSE thread after forcing.
-const FORCED_UNMOUNT_GRACE: Duration = Duration::from_secs(3);
+/// How long to wait for the FUSE thread after forcing. Without fusectl the
+/// connection only ends when the last client closes the file, which a client
+/// that just got EIO usually does at once; longer would only slow down Drop.
+const FORCED_UNMOUNT_GRACE: Duration = Duration::from_secs(1);
 
 /// A mounted file system whose FUSE loop runs on its own thread.
 pub(crate) struct MountedFs {
@@ -183,8 +185,9 @@ fn wait(finished: &Receiver<()>, timeout: Duration) -> bool {
 pub(crate) fn is_mounted(dir: &Path, device: u64) -> bool {
     match std::fs::metadata(dir) {
         Ok(metadata) => metadata.dev() == device,
-        // ENOTCONN: the connection ended but the mount is still in the tree.
-        Err(error) => error.raw_os_error() == Some(107),
+        // ENOTCONN/ECONNABORTED: the connection ended (or was aborted) but the
+        // mount is still in the tree.
+        Err(error) => matches!(error.raw_os_error(), Some(107 | 103)),
     }
 }
 

@@ -62,4 +62,11 @@ fn control_file_changes_behaviour_and_shows_settings() {
     assert!(std::fs::read_to_string(&control).is_ok_and(|s| s.contains("stall on\n")));
     std::fs::write(&control, "stall off").expect("stall off");
     assert!(make_credential(&key).is_ok());
+
+    // replug: files opened before fail, new ones work.
+    let stale = client(&key);
+    std::fs::write(&control, "replug\n").expect("replug");
+    let (stale_result, _) = within(CALL_DEADLINE, "stale getInfo", move || stale.get_info().is_ok());
+    assert!(!stale_result);
+    assert!(make_credential(&key).is_ok());
 }

@@ -194,9 +194,9 @@ fn touch_delay_sends_keepalives_then_succeeds() {
     let (made, elapsed) = make_resident(client(&key), None, "patient");
     assert!(made.is_ok(), "{made:?}");
     assert!(elapsed >= delay, "answered after {elapsed:?}, before the touch");
-    // One every 100 ms while waiting.
+    // One every 100 ms while waiting (fewer if this machine is very busy).
     let keepalives = key.keepalives_sent();
-    assert!((5..=12).contains(&keepalives), "{keepalives} keep-alives in {delay:?}");
+    assert!((3..=12).contains(&keepalives), "{keepalives} keep-alives in {delay:?}");
 
     // A refusal mid-wait (the user changes their mind) is honoured.
     key.set_touch_delay(Duration::from_millis(1500));
@@ -389,4 +389,40 @@ fn start_errors_say_how_to_fix_them() {
     )
     .expect_err("zero slots");
     assert!(error.to_string().contains("between 1 and 150"), "{error}");
+}
+
+#[test]
+fn replug_lifts_the_per_boot_pin_block_and_cuts_off_open_clients() {
+    let Some((_dir, key)) = start("replug", Options::default()) else {
+        return;
+    };
+    let device = client(&key);
+    let (set, _) = within(CALL_DEADLINE, "setPIN", move || {
+        device.set_new_pin(PIN).map_err(|e| e.to_string())
+    });
+    assert_eq!(set, Ok(()));
+
+    // Three wrong PINs in one power cycle block PIN entry until a replug,
+    // even with the right PIN (8 retries in all still allow more later).
+    let mut codes = Vec::new();
+    for pin in ["000000", "000000", "000000", PIN] {
+        let (result, _) = make_resident(client(&key), Some(pin), "alice");
+        codes.push(status_of(&result));
+    }
+    assert_eq!(codes, [Some(0x31), Some(0x31), Some(0x34), Some(0x34)], "PIN_INVALID, then PIN_AUTH_BLOCKED");
+
+    let stale = client(&key);
+    key.replug();
+    let (stale_result, _) = within(CALL_DEADLINE, "getInfo on a handle from before", move || {
+        stale.get_info().map_err(|e| e.to_string())
+    });
+    assert!(stale_result.is_err(), "a file opened before the unplug fails");
+
+    let (made, _) = make_resident(client(&key), Some(PIN), "alice");
+    assert!(made.is_ok(), "the right PIN works after the replug: {made:?}");
+    let device = client(&key);
+    let (retries, _) = within(CALL_DEADLINE, "getPinRetries", move || {
+        device.get_pin_retries().map_err(|e| e.to_string())
+    });
+    assert_eq!(retries, Ok(8), "a correct PIN restores the retries");
 }

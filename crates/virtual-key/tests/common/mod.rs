@@ -30,6 +30,14 @@ pub fn skip_reason() -> Option<String> {
     if !root && !fusermount {
         return Some("not root and fusermount3 is not installed (apt install fuse3)".to_owned());
     }
+    let fuse_writable = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+        .is_ok();
+    if !root && !fuse_writable {
+        return Some("not root and /dev/fuse is not read-writable for this user".to_owned());
+    }
     None
 }
 
