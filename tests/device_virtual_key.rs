@@ -278,3 +278,18 @@ fn a_missing_device_path_is_a_clear_error() {
     assert!(matches!(err, DeviceError::Open { .. }), "{err:?}");
     assert!(err.to_string().contains("/nonexistent/hidraw9"));
 }
+
+#[test]
+fn a_full_key_says_so() {
+    let Some(vk) = virtual_key_with(Options { max_resident_keys: Some(2), ..Options::default() }) else { return };
+    let device = vk.open();
+    assert_eq!(device.info().unwrap().remaining_discoverable_credentials, Some(2));
+    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:root", "root", true, false, None)).unwrap();
+    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:sudo", "sudo", true, false, None)).unwrap();
+    let err = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:robo", "robo", true, false, None)).unwrap_err();
+    assert!(matches!(err, DeviceError::KeyStoreFull), "{err:?}");
+    assert_eq!(err.ctap_code(), Some(0x28));
+    assert!(err.to_string().contains("full"), "{err}");
+    // Non-resident credentials use no slot and still work.
+    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:wheel", "wheel", false, false, None)).unwrap();
+}

@@ -314,3 +314,25 @@ fn existing_files_are_never_overwritten_without_force() {
     assert_eq!(std::fs::read_to_string(fx.file("id_wheel")).unwrap(), "an older key\n");
     assert!(!fx.file("id_root").exists(), "pre-flight stops before any write");
 }
+
+#[test]
+fn a_key_without_enough_resident_slots_is_refused_before_any_write() {
+    let Some(vk) = support::virtual_key_with(virtual_key::Options { max_resident_keys: Some(2), ..Default::default() }) else { return };
+    vk.open().set_pin(&pin(TEST_PIN)).unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    std::fs::write(secrets.path().join("pin"), TEST_PIN).unwrap();
+    std::fs::write(secrets.path().join("pass"), WHEEL_PASSPHRASE).unwrap();
+    let out_dir = secrets.path().join("ssh");
+    let out = Command::new(env!("CARGO_BIN_EXE_skset"))
+        .args(["enroll", "--policy", POLICY, "--out", out_dir.to_str().unwrap(), "--device", &vk.path()])
+        .arg("--pin-file").arg(secrets.path().join("pin"))
+        .arg("--passphrase-file").arg(secrets.path().join("pass"))
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("2 free resident slots, the plan needs 3"), "{stderr}");
+    assert!(!out_dir.join("id_root").exists());
+    assert_eq!(vk.open().list_ssh_credentials(&pin(TEST_PIN)).unwrap().len(), 0, "nothing was created");
+}
