@@ -299,14 +299,14 @@ fn confirm(prompt: &str) -> Result<bool, Failure> {
 fn next_steps(args: &EnrollArgs, plan: &skset::policy::EnrollmentPlan) -> Vec<String> {
     let policy = args.plan.policy_arg();
     let mut steps = vec![
-        format!("install the authorized_keys lines on your servers: skset authorized-keys {policy} --pub-dir {} | less", args.out.display()),
-        format!("add the ssh_config snippet: skset export ssh-config {policy} >> ~/.ssh/config"),
+        format!("install the authorized_keys lines on your servers: skset authorized-keys{policy} --pub-dir {} | less", args.out.display()),
+        format!("add the ssh_config snippet: skset export ssh-config{policy} >> ~/.ssh/config"),
     ];
     for line in export::agent_commands(plan, &args.out.display().to_string()) {
         steps.push(format!("load the agent key when you need it: {line}"));
     }
     if export::pam_snippet(plan).is_some() {
-        steps.push(format!("ask for TOTP at sudo on the servers: skset export pam {policy}"));
+        steps.push(format!("ask for TOTP at sudo on the servers: skset export pam{policy}"));
     }
     steps
 }
