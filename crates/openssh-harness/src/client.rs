@@ -64,7 +64,14 @@ case "$kind" in
   confirm) [ -f "$dir/confirm" ] && exit 0; exit 1 ;;
 esac
 case "$1" in
-  *PIN*) answer="$dir/pin" ;;
+  *PIN*)
+    # Queued PINs first (one per prompt), then the standing answer.
+    if [ -s "$dir/pin-queue" ]; then
+      head -n 1 "$dir/pin-queue"
+      tail -n +2 "$dir/pin-queue" > "$dir/pin-queue.next" && mv "$dir/pin-queue.next" "$dir/pin-queue"
+      exit 0
+    fi
+    answer="$dir/pin" ;;
   *) answer="$dir/passphrase" ;;
 esac
 [ -f "$answer" ] || exit 1
@@ -84,6 +91,13 @@ cat "$answer"
     /// The PIN to answer with; None makes PIN prompts fail.
     pub fn set_pin(&self, pin: Option<&str>) -> io::Result<()> {
         self.set_answer("pin", pin)
+    }
+
+    /// PINs to give, one per PIN prompt, before falling back to [`Askpass::set_pin`]'s
+    /// (e.g. a wrong PIN first, to see OpenSSH retry).
+    pub fn queue_pins(&self, pins: &[&str]) -> io::Result<()> {
+        let text: String = pins.iter().map(|p| format!("{p}\n")).collect();
+        self.set_answer("pin-queue", Some(&text))
     }
 
     /// The passphrase to answer with; None makes passphrase prompts fail.
