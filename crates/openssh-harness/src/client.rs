@@ -172,7 +172,8 @@ impl SshOptions {
         }
     }
 
-    /// Log in as `user` with the agent's key whose public half is `public_key`.
+    /// Log in as `user` with the agent's key whose public half is `public_key` (a `.pub`
+    /// file). ssh gets only that public half, and no provider: only the agent can sign.
     pub fn agent(user: &str, agent: &Agent, public_key: &Path, command: &str) -> SshOptions {
         SshOptions {
             user: user.into(),
@@ -272,9 +273,17 @@ impl Client {
             Some(socket) => format!("IdentityAgent={}", socket.display()),
             None => "IdentityAgent=none".into(),
         });
-        match &options.identity {
-            Some(identity) => o.push(format!("IdentityFile={}", identity.display())),
-            None => o.push("IdentityFile=none".into()),
+        match (&options.identity, &options.agent) {
+            (Some(identity), Some(_)) if identity.extension().is_some_and(|e| e == "pub") => {
+                // Pick the agent's key by its public half, with no private file beside it:
+                // ssh then cannot sign by itself, and does not try to parse the .pub as a
+                // private key ("error in libcrypto").
+                let alone = self.workdir.join(format!("agent-identity-{}", sshd.port()));
+                fs::copy(identity, alone.with_extension("pub"))?;
+                o.push(format!("IdentityFile={}", alone.display()));
+            }
+            (Some(identity), _) => o.push(format!("IdentityFile={}", identity.display())),
+            (None, _) => o.push("IdentityFile=none".into()),
         }
         if options.use_provider {
             o.push(format!("SecurityKeyProvider={}", self.provider.library.display()));

@@ -475,6 +475,29 @@ mod tests {
     };
     use std::sync::Mutex;
 
+    /// What the provider asked makeCredential for.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Made {
+        algorithm: KeyAlgorithm,
+        application: String,
+        user_id: Vec<u8>,
+        user_name: String,
+        resident: bool,
+        cred_protect: Option<CredProtect>,
+        with_pin: bool,
+        challenge: Vec<u8>,
+    }
+
+    /// What the provider asked getAssertion for.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Asserted {
+        application: String,
+        key_handle: Vec<u8>,
+        message: Vec<u8>,
+        user_presence: bool,
+        with_pin: bool,
+    }
+
     /// Records requests and answers from a script; enough to check the translation.
     #[derive(Default)]
     struct Fake {
@@ -483,8 +506,8 @@ mod tests {
         credentials: Vec<ResidentCredential>,
         assertion_signature: Vec<u8>,
         fail_with: Mutex<Option<DeviceError>>,
-        made: Mutex<Vec<(KeyAlgorithm, String, Vec<u8>, String, bool, Option<CredProtect>, bool, Vec<u8>)>>,
-        asserted: Mutex<Vec<(String, Vec<u8>, Vec<u8>, bool, bool)>>,
+        made: Mutex<Vec<Made>>,
+        asserted: Mutex<Vec<Asserted>>,
         listed: Mutex<u32>,
     }
 
@@ -535,16 +558,16 @@ mod tests {
         }
         fn make_credential(&self, r: &MakeCredentialRequest<'_>) -> Result<NewCredential, DeviceError> {
             self.fail()?;
-            self.made.lock().unwrap().push((
-                r.algorithm,
-                r.application.clone(),
-                r.user_id.clone(),
-                r.user_name.clone(),
-                r.resident,
-                r.cred_protect,
-                r.pin.is_some(),
-                r.challenge.clone(),
-            ));
+            self.made.lock().unwrap().push(Made {
+                algorithm: r.algorithm,
+                application: r.application.clone(),
+                user_id: r.user_id.clone(),
+                user_name: r.user_name.clone(),
+                resident: r.resident,
+                cred_protect: r.cred_protect,
+                with_pin: r.pin.is_some(),
+                challenge: r.challenge.clone(),
+            });
             let public_key = match r.algorithm {
                 KeyAlgorithm::Ed25519 => vec![7; 32],
                 KeyAlgorithm::EcdsaP256 => [vec![4], vec![9; 64]].concat(),
@@ -566,13 +589,13 @@ mod tests {
         }
         fn get_assertion(&self, r: &AssertionRequest<'_>) -> Result<Assertion, DeviceError> {
             self.fail()?;
-            self.asserted.lock().unwrap().push((
-                r.application.clone(),
-                r.key_handle.clone(),
-                r.message.clone(),
-                r.user_presence,
-                r.pin.is_some(),
-            ));
+            self.asserted.lock().unwrap().push(Asserted {
+                application: r.application.clone(),
+                key_handle: r.key_handle.clone(),
+                message: r.message.clone(),
+                user_presence: r.user_presence,
+                with_pin: r.pin.is_some(),
+            });
             Ok(Assertion {
                 flags: if r.user_presence { 0x01 } else { 0 } | if r.pin.is_some() { 0x04 } else { 0 },
                 sign_count: 42,
@@ -627,16 +650,21 @@ mod tests {
         let fake = Fake { cred_protect: true, ..Fake::default() };
         let response = enroll(&fake, &enroll_request(0x25, Some(pin()), Some("alice"))).unwrap();
         let made = fake.made.lock().unwrap();
-        let (alg, app, user_id, user_name, resident, protect, with_pin, challenge) = &made[0];
-        assert_eq!(*alg, KeyAlgorithm::Ed25519);
-        assert_eq!(app, "ssh:root");
         let mut expected_id = vec![0u8; 32];
         expected_id[..5].copy_from_slice(b"alice");
-        assert_eq!(user_id, &expected_id);
-        assert_eq!(user_name, "openssh");
-        assert!(*resident && *with_pin);
-        assert_eq!(*protect, Some(CredProtect::UvRequired));
-        assert_eq!(challenge, b"challenge");
+        assert_eq!(
+            made[0],
+            Made {
+                algorithm: KeyAlgorithm::Ed25519,
+                application: "ssh:root".into(),
+                user_id: expected_id,
+                user_name: "openssh".into(),
+                resident: true,
+                cred_protect: Some(CredProtect::UvRequired),
+                with_pin: true,
+                challenge: b"challenge".to_vec(),
+            }
+        );
         assert_eq!(response.flags, 0x25);
         assert_eq!(response.authdata, vec![0x43, 0xaa, 0xaa, 0xaa]);
         assert!(response.attestation_cert.is_empty());
@@ -649,11 +677,11 @@ mod tests {
         enroll(&fake, &enroll_request(0x01, None, None)).unwrap();
         enroll(&fake, &enroll_request(0x05, None, None)).unwrap();
         let made = fake.made.lock().unwrap();
-        assert_eq!(made[0].5, Some(CredProtect::UvOptionalWithCredentialId));
-        assert_eq!(made[0].2, vec![0; 32], "default user id is 32 zero bytes");
-        assert_eq!(made[1].5, None);
-        assert!(!made[1].4);
-        assert_eq!(made[2].5, Some(CredProtect::UvRequired));
+        assert_eq!(made[0].cred_protect, Some(CredProtect::UvOptionalWithCredentialId));
+        assert_eq!(made[0].user_id, vec![0; 32], "default user id is 32 zero bytes");
+        assert_eq!(made[1].cred_protect, None);
+        assert!(!made[1].resident);
+        assert_eq!(made[2].cred_protect, Some(CredProtect::UvRequired));
     }
 
     #[test]
@@ -713,9 +741,18 @@ mod tests {
         sign(&fake, &sign_request(Algorithm::Ed25519, 0x00, None)).unwrap();
         sign(&fake, &sign_request(Algorithm::Ed25519, 0x05, Some(pin()))).unwrap();
         let asserted = fake.asserted.lock().unwrap();
-        assert_eq!(asserted[0], ("ssh:".into(), vec![9, 9], b"the whole message".to_vec(), true, false));
-        assert!(!asserted[1].3, "no-touch-required signs with up=false");
-        assert!(asserted[2].3 && asserted[2].4);
+        assert_eq!(
+            asserted[0],
+            Asserted {
+                application: "ssh:".into(),
+                key_handle: vec![9, 9],
+                message: b"the whole message".to_vec(),
+                user_presence: true,
+                with_pin: false,
+            }
+        );
+        assert!(!asserted[1].user_presence, "no-touch-required signs with up=false");
+        assert!(asserted[2].user_presence && asserted[2].with_pin);
     }
 
     #[test]
