@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -69,44 +69,72 @@ pub fn run(command: &mut Command, stdin: &[u8], timeout: Duration) -> io::Result
     // Feed stdin and drain stdout/stderr on threads so no pipe can fill up and block.
     let mut input = child.stdin.take();
     let stdin_data = stdin.to_vec();
-    let feeder = thread::spawn(move || {
+    // Detached: the input is small, and a tool that exits unread gives it EPIPE.
+    let _feeder = thread::spawn(move || {
         if let Some(input) = input.as_mut() {
             let _ = input.write_all(&stdin_data);
         }
         // Dropping closes the pipe: the tool sees EOF.
     });
-    let out_reader = drain(child.stdout.take());
-    let err_reader = drain(child.stderr.take());
+    let mut out_reader = drain(child.stdout.take());
+    let mut err_reader = drain(child.stderr.take());
 
     let (status, timed_out) = wait_bounded(&mut child, timeout, pid)?;
     // The tool has exited, but something it started may still hold the pipes (a notifier
     // askpass, a helper). Give them a moment, then kill the rest of the group: it cannot
     // have been reused while those members live.
-    let grace = Instant::now() + Duration::from_secs(2);
-    let mut stdout = out_reader.recv_timeout(grace.saturating_duration_since(Instant::now()));
-    let mut stderr = err_reader.recv_timeout(grace.saturating_duration_since(Instant::now()));
-    if stdout.is_err() || stderr.is_err() {
+    if !(out_reader.finish_within(Duration::from_secs(2)) && err_reader.finish_within(Duration::from_secs(2))) {
         if let Some(group) = pid {
             let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
         }
-        stdout = stdout.or_else(|_| out_reader.recv_timeout(Duration::from_secs(2)));
-        stderr = stderr.or_else(|_| err_reader.recv_timeout(Duration::from_secs(2)));
+        // A member stuck in the kernel (D state) keeps the pipes open even when killed:
+        // take what was read so far rather than wait for it.
+        out_reader.finish_within(Duration::from_secs(1));
+        err_reader.finish_within(Duration::from_secs(1));
     }
-    let _ = feeder.join();
-    let (stdout, stderr) = (stdout.unwrap_or_default(), stderr.unwrap_or_default());
+    let (stdout, stderr) = (out_reader.text(), err_reader.text());
     Ok(Output { command: description, status, stdout, stderr, timed_out, elapsed: started.elapsed() })
 }
 
-fn drain(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut buf);
+/// A pipe being read on its own thread into a buffer that can be looked at any time.
+struct Drain {
+    buffer: Arc<Mutex<Vec<u8>>>,
+    done: mpsc::Receiver<()>,
+    finished: bool,
+}
+
+impl Drain {
+    fn finish_within(&mut self, limit: Duration) -> bool {
+        if !self.finished {
+            self.finished = !matches!(self.done.recv_timeout(limit), Err(mpsc::RecvTimeoutError::Timeout));
         }
-        let _ = tx.send(String::from_utf8_lossy(&buf).into_owned());
+        self.finished
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buffer.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> Drain {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let (tx, done) = mpsc::channel();
+    let sink = Arc::clone(&buffer);
+    thread::spawn(move || {
+        if let Some(mut pipe) = pipe {
+            let mut chunk = [0u8; 4096];
+            loop {
+                match pipe.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => sink.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(&chunk[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                }
+            }
+        }
+        let _ = tx.send(());
     });
-    rx
+    Drain { buffer, done, finished: false }
 }
 
 fn wait_bounded(child: &mut Child, timeout: Duration, group: Option<rustix::process::Pid>) -> io::Result<(ExitStatus, bool)> {
@@ -166,6 +194,15 @@ mod tests {
         let out = run(Command::new("sh").args(["-c", "sleep 30 & sleep 30"]), b"", Duration::from_millis(300)).unwrap();
         assert!(out.timed_out, "{out}");
         assert!(started.elapsed() < Duration::from_secs(5), "the background sleep kept a pipe open");
+    }
+
+    #[test]
+    fn a_leftover_child_holding_the_pipes_is_killed_and_the_output_kept() {
+        let started = Instant::now();
+        let out = run(Command::new("sh").args(["-c", "echo early; sleep 30 & exit 0"]), b"", Duration::from_secs(10)).unwrap();
+        assert!(out.success() && !out.timed_out, "{out}");
+        assert_eq!(out.stdout, "early\n");
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

@@ -27,13 +27,17 @@ struct Bench {
 
 /// None (after printing SKIPPED) when this machine cannot run the tier.
 fn bench(pin: Option<&str>) -> Option<Bench> {
+    bench_with(pin, Options::default())
+}
+
+fn bench_with(pin: Option<&str>, options: Options) -> Option<Bench> {
     if let Some(reason) = skip_reason() {
         println!("SKIPPED: {reason}");
         return None;
     }
     let library = provider_library().unwrap_or_else(|e| panic!("{e}"));
     let key_dir = tempfile::Builder::new().prefix("skset-vk-").tempdir().unwrap();
-    let key = VirtualKey::start(key_dir.path(), Options::default()).expect("virtual key starts");
+    let key = VirtualKey::start(key_dir.path(), options).expect("virtual key starts");
     if let Some(pin) = pin {
         let device = CtapAuthenticator::open(&key.path().to_string_lossy(), CtapOptions::default()).expect("open virtual key");
         device.set_pin(&Pin::new(Zeroizing::new(pin.to_string())).unwrap()).expect("set PIN");
@@ -359,6 +363,31 @@ fn ssh_agent_holds_a_no_touch_key_for_its_lifetime_only() {
     assert!(!listed.success() && listed.stdout.contains("The agent has no identities"), "{listed}");
     let out = bench.client.ssh(&sshd, &via_agent).unwrap();
     assert_refused(&out, &marker, &sshd);
+}
+
+#[test]
+fn a_key_that_stops_answering_fails_the_login_instead_of_hanging_it() {
+    // The virtual key fails a read that got no answer for 2 s (EIO), as a pulled or wedged
+    // key makes hidraw fail. The provider must turn that into a clean signing failure.
+    // (Why not test the device layer's own 10 s deadline here: a thread blocked in a FUSE
+    // read the virtual key has taken cannot be interrupted, because fuser ignores
+    // FUSE_INTERRUPT, so ssh-sk-helper could not exit before the virtual key answers. A
+    // real hidraw read is interruptible.)
+    let options = Options { watchdog: Duration::from_secs(2), ..Options::default() };
+    let Some(bench) = bench_with(Some(PIN), options) else { return };
+    let key = bench.enroll("ed25519-sk", "id_stall", &[]);
+    let (command, marker) = remote_marker("stall");
+    let sshd = Sshd::start_with(&[("root", &[authorized_line("", &public(&key)).unwrap()][..])]).unwrap();
+    bench.key.set_stalled(true);
+    let out = bench.client.login(&sshd, "root", &key, &command).unwrap();
+    assert_refused(&out, &marker, &sshd);
+    assert!(out.elapsed < Duration::from_secs(15), "took {:?}", out.elapsed);
+    assert!(out.stderr.contains("skset-sk-provider: cannot open"), "the provider should say why: {out}");
+
+    // And the key works again once it answers.
+    bench.key.set_stalled(false);
+    let out = bench.client.login(&sshd, "root", &key, &command).unwrap();
+    assert_logged_in(&out, &marker, &sshd);
 }
 
 #[test]
