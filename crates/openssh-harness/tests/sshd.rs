@@ -52,9 +52,7 @@ fn sshd_starts_and_enforces_its_algorithm_list() {
 
 #[test]
 fn sshd_stops_on_drop() {
-    if skipped() {
-        return;
-    }
+    openssh_harness::skip_unless_ready!();
     let port = {
         let sshd = Sshd::start().unwrap();
         assert!(std::net::TcpStream::connect(("127.0.0.1", sshd.port())).is_ok());
