@@ -249,8 +249,11 @@ impl Client {
         fs::write(&known_hosts, format!("{}\n", sshd.known_hosts_line()?))?;
         let mut command = self.command(crate::SSH);
         command.args(["-F", "/dev/null", "-T", "-p", &sshd.port().to_string(), "-l", &options.user]);
+        // ssh takes the first value of an option, so a caller's BatchMode must come first.
+        // Batch mode never asks for a key file's passphrase, even through a forced askpass.
+        let batch = options.extra.iter().find(|o| o.starts_with("BatchMode=")).cloned().unwrap_or_else(|| "BatchMode=yes".into());
         let mut o = vec![
-            "BatchMode=yes".to_string(),
+            batch,
             "ConnectTimeout=5".into(),
             "ConnectionAttempts=1".into(),
             "ServerAliveInterval=5".into(),
