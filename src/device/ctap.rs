@@ -88,10 +88,13 @@ impl CtapAuthenticator {
     /// Opens the device at `path` (a `/dev/hidraw*` node or the virtual key's file).
     pub fn open(path: &str, options: CtapOptions) -> Result<CtapAuthenticator, DeviceError> {
         check_hidapi()?;
-        let product = list_devices()
-            .ok()
-            .and_then(|all| all.into_iter().find(|d| d.path == path))
-            .map(|d| d.product);
+        // Enumeration only knows udev's hidraw nodes; a file elsewhere (the virtual key) has
+        // no product string to find, so skip the walk over every HID device.
+        let product = if path.starts_with("/dev/") {
+            list_devices().ok().and_then(|all| all.into_iter().find(|d| d.path == path)).map(|d| d.product)
+        } else {
+            None
+        };
         let cfg = library_config();
         let params = [HidParam::Path(path.to_string())];
         let hid = run_with_deadline("open", options.deadline, move || {
@@ -243,7 +246,7 @@ fn classify(operation: &'static str, error: &anyhow::Error, hid: &FidoKeyHid) ->
         status::UNSUPPORTED_ALGORITHM => DeviceError::UnsupportedAlgorithm { algorithm: "the requested algorithm".into() },
         status::CREDENTIAL_EXCLUDED => DeviceError::CredentialExcluded,
         status::UNSUPPORTED_OPTION | status::INVALID_OPTION => {
-            DeviceError::UnsupportedOption { detail: format!("CTAP 0x{code:02X} {} during {operation}", status_name(code)) }
+            DeviceError::UnsupportedOption { code: Some(code), detail: format!("CTAP 0x{code:02X} {} during {operation}", status_name(code)) }
         }
         _ => DeviceError::Ctap { code, name: status_name(code).to_string(), operation },
     }
@@ -282,7 +285,7 @@ impl Authenticator for CtapAuthenticator {
     fn pin_status(&self) -> Result<PinStatus, DeviceError> {
         let info = self.info()?;
         if info.options.client_pin.is_none() {
-            return Err(DeviceError::UnsupportedOption { detail: "this key has no PIN support (clientPin)".into() });
+            return Err(DeviceError::UnsupportedOption { code: None, detail: "this key has no PIN support (clientPin)".into() });
         }
         if !info.pin_is_set() {
             return Ok(PinStatus { is_set: false, retries_left: None });

@@ -78,7 +78,7 @@ pub enum DeviceError {
     CredentialExcluded,
 
     #[error("the key does not support an option skset asked for ({detail}). Update the key's firmware or choose a policy that does not need it")]
-    UnsupportedOption { detail: String },
+    UnsupportedOption { code: Option<u8>, detail: String },
 
     /// A deadline passed with no answer: the device (or its driver) is stuck.
     #[error("the security key did not answer {operation} within {}s. Unplug it and plug it in again; if it keeps happening, the key or its USB port is faulty", after.as_secs_f32())]
@@ -118,6 +118,7 @@ impl DeviceError {
             DeviceError::UnsupportedAlgorithm { .. } => UNSUPPORTED_ALGORITHM,
             DeviceError::CredentialExcluded => CREDENTIAL_EXCLUDED,
             DeviceError::Ctap { code, .. } => *code,
+            DeviceError::UnsupportedOption { code: Some(code), .. } => *code,
             _ => return None,
         })
     }
