@@ -47,13 +47,8 @@ pub struct EnrollArgs {
     #[command(flatten)]
     pub device: DeviceArgs,
 
-    /// Read the security key's PIN from this file (first line) instead of prompting.
-    #[arg(long, value_name = "FILE")]
-    pub pin_file: Option<PathBuf>,
-
-    /// Read the passphrase for modes whose file needs one (wheel) from this file.
-    #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub secrets: secrets::SecretArgs,
 
     /// Enroll only these modes (repeatable). Default: every mode of this key.
     #[arg(long, value_name = "MODE")]
@@ -115,7 +110,7 @@ pub fn run(args: &EnrollArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     let device = opened.authenticator();
     // A simulated key has no PIN yet: the one given becomes its first.
     let pin: Option<Pin> = if args.device.simulate || device.info()?.pin_is_set() {
-        let pin = secrets::pin_from(args.pin_file.as_deref(), "PIN for the security key: ")?;
+        let pin = secrets::pin_from(args.secrets.pin_file.as_deref(), "PIN for the security key: ")?;
         opened.adopt_pin_if_simulated(&pin)?;
         Some(pin)
     } else {
@@ -269,7 +264,7 @@ fn print_preflight(preflight: &Preflight) {
 }
 
 fn read_new_passphrase(args: &EnrollArgs, modes: &[&str]) -> Result<zeroize::Zeroizing<String>, Failure> {
-    let passphrase = match &args.passphrase_file {
+    let passphrase = match &args.secrets.passphrase_file {
         Some(path) => secrets::read_secret_file(path)?,
         None => {
             let first = secrets::prompt_secret(&format!("New passphrase for the {} key file ({} characters or more): ", modes.join("/"), MIN_PASSPHRASE_CHARS))?;

@@ -37,14 +37,8 @@ pub struct RecoverArgs {
     #[command(flatten)]
     pub device: DeviceArgs,
 
-    /// Read the security key's PIN from this file (first line) instead of prompting.
-    /// Listing resident credentials always needs the PIN.
-    #[arg(long, value_name = "FILE")]
-    pub pin_file: Option<PathBuf>,
-
-    /// Passphrase for resident modes whose policy requires one (rare).
-    #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub secrets: secrets::SecretArgs,
 
     /// Replace existing files that hold a different key (a backup is kept).
     #[arg(long)]
@@ -58,11 +52,11 @@ pub struct RecoverArgs {
 pub fn run(args: &RecoverArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     let plan = args.plan.load()?;
     let opened = args.device.open(Some(stderr_touch_prompts()))?;
-    let pin = secrets::pin_from(args.pin_file.as_deref(), "PIN for the security key: ")?;
+    let pin = secrets::pin_from(args.secrets.pin_file.as_deref(), "PIN for the security key: ")?;
     opened.adopt_pin_if_simulated(&pin)?;
     let mut secrets_by_mode = Secrets::default();
     if plan.keys.iter().any(|k| k.resident && k.passphrase == PassphraseRule::Required) {
-        if let Some(path) = &args.passphrase_file {
+        if let Some(path) = &args.secrets.passphrase_file {
             let passphrase = secrets::read_secret_file(path)?;
             for key in plan.keys.iter().filter(|k| k.passphrase == PassphraseRule::Required) {
                 secrets_by_mode.passphrases.insert(key.mode.clone(), Passphrase::new(passphrase.clone()));

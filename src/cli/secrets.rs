@@ -9,6 +9,19 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 use zeroize::Zeroizing;
 
+/// Where the secrets of a command that touches keys come from when not from a prompt.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SecretArgs {
+    /// Read the security key's PIN from this file (first line) instead of prompting.
+    /// A path; /dev/fd/N works (e.g. --pin-file <(pass show fido-pin)).
+    #[arg(long, value_name = "FILE")]
+    pub pin_file: Option<std::path::PathBuf>,
+
+    /// Read the passphrase for key files whose policy requires one (wheel) from this file.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<std::path::PathBuf>,
+}
+
 /// Longest secret skset reads from a file; a PIN is at most 63 bytes.
 const MAX_SECRET_BYTES: u64 = 1024;
 

@@ -10,14 +10,8 @@ use super::model::{KeyType, Lifetime, Mode, PassphraseRule, Policy};
 use super::rules::{self, Finding};
 use crate::openssh::authorized_keys::{self, AuthOption, AuthorizedKeyLine, RenderError};
 
-/// OpenSSH `sk-api.h` flag bits, as stored in the private key file.
-pub mod sk_flags {
-    pub const USER_PRESENCE_REQD: u8 = 0x01;
-    pub const USER_VERIFICATION_REQD: u8 = 0x04;
-    /// Set by ssh-keygen after an "overwrite? y"; readers must accept it, skset never asks.
-    pub const FORCE_OPERATION: u8 = 0x10;
-    pub const RESIDENT_KEY: u8 = 0x20;
-}
+/// OpenSSH `sk-api.h` flag bits, as stored in the private key file (owned by the format).
+pub use crate::openssh::sk_key::flags as sk_flags;
 
 /// CTAP 2.1 credProtect levels.
 pub mod cred_protect {
@@ -170,10 +164,10 @@ pub fn plan(policy: &Policy, label: &str) -> Result<EnrollmentPlan, PlanError> {
 pub fn flags_for(m: &Mode) -> u8 {
     let mut f = 0;
     if m.touch {
-        f |= sk_flags::USER_PRESENCE_REQD;
+        f |= sk_flags::USER_PRESENCE_REQUIRED;
     }
     if m.pin {
-        f |= sk_flags::USER_VERIFICATION_REQD;
+        f |= sk_flags::USER_VERIFICATION_REQUIRED;
     }
     if m.resident {
         f |= sk_flags::RESIDENT_KEY;

@@ -34,13 +34,8 @@ pub const DEBUG_ENV: &str = "SKSET_SK_DEBUG";
 /// The middleware API version this library implements (`SSH_SK_VERSION_MAJOR`).
 pub const API_VERSION: u32 = 0x000a_0000;
 
-/// `sk-api.h` flag bits.
-pub mod flags {
-    pub const USER_PRESENCE_REQD: u8 = 0x01;
-    pub const USER_VERIFICATION_REQD: u8 = 0x04;
-    pub const FORCE_OPERATION: u8 = 0x10;
-    pub const RESIDENT_KEY: u8 = 0x20;
-}
+/// `sk-api.h` flag bits: the same bits the key files store, defined once by skset's format code.
+pub use skset::openssh::sk_key::flags;
 
 /// `sk-api.h` error codes.
 pub mod errors {

@@ -275,7 +275,7 @@ pub fn open_device(options: &ProviderOptions) -> Result<CtapAuthenticator, SkErr
 pub fn enroll(device: &dyn Authenticator, request: &EnrollRequest) -> Result<EnrollResponse, SkError> {
     let user_id = request.options.user_id();
     let resident = request.flags & flags::RESIDENT_KEY != 0;
-    let verify_required = request.flags & flags::USER_VERIFICATION_REQD != 0;
+    let verify_required = request.flags & flags::USER_VERIFICATION_REQUIRED != 0;
     let pin = request.pin.as_ref();
 
     if resident && request.flags & flags::FORCE_OPERATION == 0 {
@@ -359,7 +359,7 @@ fn is_not_supported(error: &DeviceError) -> bool {
 
 /// `sk_sign`.
 pub fn sign(device: &dyn Authenticator, request: &SignRequest) -> Result<SignResponse, SkError> {
-    if request.pin.is_none() && request.flags & flags::USER_VERIFICATION_REQD != 0 {
+    if request.pin.is_none() && request.flags & flags::USER_VERIFICATION_REQUIRED != 0 {
         // sk-usbhid.c asks the key for built-in UV here; the Authenticator trait offers
         // no way to request it, so the PIN is the only user verification: ask for it.
         debug(format_args!("verify-required key and no PIN: asking OpenSSH for the PIN"));
@@ -370,7 +370,7 @@ pub fn sign(device: &dyn Authenticator, request: &SignRequest) -> Result<SignRes
             application: request.application.clone(),
             key_handle: request.key_handle.clone(),
             message: request.data.clone(),
-            user_presence: request.flags & flags::USER_PRESENCE_REQD != 0,
+            user_presence: request.flags & flags::USER_PRESENCE_REQUIRED != 0,
             pin: request.pin.as_ref(),
         })
         .map_err(|e| device_failure("getAssertion", &e))?;
@@ -419,7 +419,7 @@ pub fn load_resident_keys(device: &dyn Authenticator, pin: Option<&Pin>) -> Resu
         if credential.cred_protect == Some(CredProtect::UvRequired.level())
             && info.options.user_verification.is_none()
         {
-            key_flags |= flags::USER_VERIFICATION_REQD;
+            key_flags |= flags::USER_VERIFICATION_REQUIRED;
         }
         keys.push(ResidentKey {
             algorithm: Algorithm::from_device(algorithm),
