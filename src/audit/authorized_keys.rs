@@ -66,6 +66,18 @@ pub fn audit_authorized_keys(
     reader: impl BufRead,
     sink: &mut dyn FnMut(AuditFinding),
 ) -> io::Result<AuthorizedKeysStats> {
+    audit_authorized_keys_capped(modes, path, account, reader, MAX_TRACKED_KEYS, sink)
+}
+
+/// [`audit_authorized_keys`] remembering at most `max_tracked` keys for duplicate detection.
+pub fn audit_authorized_keys_capped(
+    modes: &ModeIndex<'_>,
+    path: &Path,
+    account: Option<&str>,
+    reader: impl BufRead,
+    max_tracked: usize,
+    sink: &mut dyn FnMut(AuditFinding),
+) -> io::Result<AuthorizedKeysStats> {
     let mut stats = AuthorizedKeysStats::default();
     if account.is_none() {
         sink(AuditFinding::new(
@@ -76,7 +88,7 @@ pub fn audit_authorized_keys(
         ));
     }
     let governed = account.is_some_and(|a| modes.governs_account(a));
-    let mut seen = Seen::new();
+    let mut seen = Seen::new(max_tracked);
     let mut blob = Vec::new();
     let mut lines = BoundedLines::new(reader);
     while let Some((number, line)) = lines.next_line()? {
@@ -120,7 +132,7 @@ pub fn audit_authorized_keys(
                 Remembered::CapReached => sink(AuditFinding::new(
                     &rules::DUPLICATE_CHECK_CAPPED,
                     Location::line(path, number),
-                    format!("more than {MAX_TRACKED_KEYS} distinct keys: duplicates from here on are not looked for"),
+                    format!("more than {max_tracked} distinct keys: duplicates from here on are not looked for"),
                     "split the file per team or host group, or audit it with a dedicated tool for this size",
                 ).account(account)),
             }
@@ -319,6 +331,7 @@ fn printable(s: &str) -> String {
 struct Seen {
     hashers: (RandomState, RandomState),
     lines: HashMap<u128, u64>,
+    max: usize,
     capped: bool,
 }
 
@@ -328,8 +341,8 @@ enum Remembered {
 }
 
 impl Seen {
-    fn new() -> Seen {
-        Seen { hashers: (RandomState::new(), RandomState::new()), lines: HashMap::new(), capped: false }
+    fn new(max: usize) -> Seen {
+        Seen { hashers: (RandomState::new(), RandomState::new()), lines: HashMap::new(), max, capped: false }
     }
 
     /// The line this blob was first seen on, or a one-time note that the cap was reached.
@@ -338,7 +351,7 @@ impl Seen {
         if let Some(first) = self.lines.get(&h) {
             return Some(Remembered::At(*first));
         }
-        if self.lines.len() >= MAX_TRACKED_KEYS {
+        if self.lines.len() >= self.max {
             if self.capped {
                 return None;
             }
