@@ -163,6 +163,11 @@ fn read_blocks(path: &Path, reader: impl BufRead, sink: &mut dyn FnMut(AuditFind
         };
         let Some((keyword, value)) = split_keyword(text) else { continue };
         let setting = || Setting { value: unquote(value).to_owned(), line: number };
+        let watched = ["forwardagent", "addkeystoagent", "identityfile"].iter().any(|k| keyword.eq_ignore_ascii_case(k));
+        if watched && value.trim().is_empty() {
+            sink(AuditFinding::new(&rules::CONFIG_LINE_UNREADABLE, Location::line(path, number), format!("{keyword} has no value, so ssh refuses this config"), format!("give {keyword} a value on line {number}, or remove the line")));
+            continue;
+        }
         if keyword.eq_ignore_ascii_case("host") {
             let global = value.split_whitespace().any(|p| p == "*") && !value.split_whitespace().any(|p| p.starts_with('!'));
             blocks.push(Block { header: format!("Host {value}"), line: number, global, ..Block::default() });
