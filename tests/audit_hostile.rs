@@ -44,7 +44,7 @@ fn each_kind_of_hostile_line_is_a_located_finding() {
     input.extend_from_slice(format!("restrict=\"x\" {sudo}\n").as_bytes()); // 10
     input.extend_from_slice("commänd=\"ü\" ssh-ed25519 AAAA=A\n".as_bytes()); // 11
     input.extend_from_slice(b"   \t  \n# comment\n"); // 12, 13
-    input.extend_from_slice(format!("{sudo}").as_bytes()); // 14: no final newline, a duplicate
+    input.extend_from_slice(sudo.as_bytes()); // 14: no final newline, a duplicate
     let findings = audit_text(&tree, &input);
     assert_eq!(
         line_rules(&findings),
@@ -103,9 +103,7 @@ fn junk_in_the_ssh_dir_is_skipped_or_reported() {
     let fifo = std::process::Command::new("mkfifo").arg(d.join("id_fifo")).status();
     assert!(fifo.map(|s| s.success()).unwrap_or(false), "mkfifo");
     std::fs::write(d.join("id_sudo.attest"), b"\x00\x00\x00\x11ssh-sk-attest-v01\xff\xff\xff\xff").unwrap();
-    for name in ["id_fake"] {
-        std::fs::set_permissions(d.join(name), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    }
+    std::fs::set_permissions(d.join("id_fake"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let (findings, _) = tree.audit();
     let got: Vec<_> = significant(&findings).iter().map(|f| (f.location.file.file_name().unwrap().to_string_lossy().into_owned(), f.rule)).collect();
     assert_eq!(got, [("id_fake".to_owned(), "AU008"), ("id_sudo.attest".to_owned(), "AU020")], "{findings:#?}");

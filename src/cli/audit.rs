@@ -111,6 +111,9 @@ pub fn run(args: &AuditArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     audit::load_anchors(&policy, input.roots.as_deref(), input.policy_dir.as_deref()).map_err(|e| Failure::bad_input(anyhow!("attestation roots: {e}")))?;
 
     let fail_on = Severity::from(args.fail_on);
+    // Stdout flushes at every newline; a fleet-size report is written in 64 KiB blocks.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let out = &mut out;
     let mut first = true;
     if args.json {
         let _ = write!(out, "{}", report::json_open(&policy.name, fail_on));
@@ -141,6 +144,7 @@ pub fn run(args: &AuditArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     } else {
         let _ = write!(out, "{}", report::text_summary(&summary, fail_on));
     }
+    let _ = out.flush();
     if let Some(m) = message {
         eprintln!("skset: {m}");
     }
