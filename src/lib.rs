@@ -2,6 +2,8 @@
 //!
 //! The library is layered so that the tree shows the architecture (see `docs/architecture.md`):
 //!
+//! - [`audit`]: deployed key files, authorized_keys, ssh_config and attestations checked
+//!   against a policy (pure file analysis).
 //! - [`policy`]: pure. YAML policies, the rules that refuse unsafe combinations, explanations
 //!   and the enrollment plan derived from a policy.
 //! - [`device`]: the security key behind the [`device::Authenticator`] trait; the only
@@ -14,6 +16,7 @@
 //! - [`export`]: authorized_keys lines, ssh_config, ssh-agent and PAM snippets (pure).
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod device;
 pub mod enroll;
 pub mod export;

@@ -1,6 +1,8 @@
 //! Command line: one subcommand per file. Machine output (keys, lines, JSON) goes to
 //! stdout through [`output::Stdout`]; prompts, progress and errors go to stderr.
 
+mod attest;
+mod audit;
 mod authorized_keys;
 mod device_args;
 mod devices;
@@ -56,6 +58,10 @@ pub enum Command {
     AuthorizedKeys(authorized_keys::AuthorizedKeysArgs),
     /// Print ssh_config, ssh-agent and PAM snippets for a policy.
     Export(export::ExportArgs),
+    /// Check deployed key files, authorized_keys and ssh_config against a policy.
+    Audit(audit::AuditArgs),
+    /// Verify a key's attestation (signature, chain to trusted roots, AAGUID, key).
+    Attest(attest::AttestArgs),
 }
 
 impl Command {
@@ -67,6 +73,8 @@ impl Command {
             Command::Enroll(a) => a.json,
             Command::Recover(a) => a.json,
             Command::AuthorizedKeys(a) => a.json,
+            Command::Audit(a) => a.json,
+            Command::Attest(a) => a.json(),
             Command::Policy(_) | Command::Plan(_) | Command::Export(_) => false,
         }
     }
@@ -128,6 +136,8 @@ pub fn main() -> std::process::ExitCode {
         Command::Recover(args) => recover::run(&args, &mut stdout),
         Command::AuthorizedKeys(args) => authorized_keys::run(&args, &mut stdout),
         Command::Export(args) => export::run(&args, &mut stdout),
+        Command::Audit(args) => audit::run(&args, &mut stdout),
+        Command::Attest(args) => attest::run(&args, &mut stdout),
     };
     let outcome = match result {
         Ok(outcome) => outcome,
