@@ -2,6 +2,7 @@
 //! snippet, the ssh-add line for agent modes, the PAM snippet for TOTP at sudo.
 //! Pure rendering from the plan and the public keys; writing is the caller's business.
 
+use crate::openssh::authorized_keys::AuthorizedKeyLine;
 use crate::openssh::public_key::SkPublicKey;
 use crate::policy::plan::{EnrollmentPlan, PlannedKey};
 use serde::Serialize;
@@ -47,9 +48,15 @@ pub fn authorized_keys(keys: &[(&PlannedKey, &SkPublicKey)]) -> Result<Vec<Accou
         let (Some(key_type), Some(base64)) = (words.next(), words.next()) else {
             return Err(ExportError::Render { mode: planned.mode.clone(), detail: "the public key did not render".into() });
         };
-        let line = planned
-            .authorized_keys_line(key_type, base64)
-            .map_err(|e| ExportError::Render { mode: planned.mode.clone(), detail: e.to_string() })?;
+        // The comment is the one in the .pub file: it names the key as its owner saw it.
+        let line = AuthorizedKeyLine {
+            options: planned.authorized_keys_options.clone(),
+            key_type: key_type.into(),
+            key_base64: base64.into(),
+            comment: (!public.comment.is_empty()).then(|| public.comment.as_str().into()),
+        }
+        .render()
+        .map_err(|e| ExportError::Render { mode: planned.mode.clone(), detail: e.to_string() })?;
         let entry = ModeLine { mode: planned.mode.clone(), line: line.trim_end().to_string() };
         match accounts.iter_mut().find(|a| a.account == planned.account) {
             Some(account) => account.lines.push(entry),

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use support::{pin, virtual_key, virtual_key_with, TEST_PIN};
 use virtual_key::{Options, Touch};
 
-fn request<'a>(algorithm: KeyAlgorithm, application: &str, user: &str, resident: bool, pin: Option<&'a Pin>) -> MakeCredentialRequest<'a> {
+/// `pin` goes to the device (CTAP requires it for creation once a PIN is set); `uv` asks for
+/// credProtect 3 (every use needs the PIN), as OpenSSH does for verify-required keys.
+fn request<'a>(algorithm: KeyAlgorithm, application: &str, user: &str, resident: bool, uv: bool, pin: Option<&'a Pin>) -> MakeCredentialRequest<'a> {
     let mut user_id = user.as_bytes().to_vec();
     user_id.resize(32, 0);
     MakeCredentialRequest {
@@ -22,7 +24,7 @@ fn request<'a>(algorithm: KeyAlgorithm, application: &str, user: &str, resident:
         user_id,
         user_name: format!("skset-{user}"),
         resident,
-        cred_protect: Some(if pin.is_some() { CredProtect::UvRequired } else { CredProtect::UvOptionalWithCredentialId }),
+        cred_protect: Some(if uv { CredProtect::UvRequired } else { CredProtect::UvOptionalWithCredentialId }),
         pin,
         challenge: b"a challenge of some length".to_vec(),
         exclude: vec![],
@@ -104,13 +106,13 @@ fn credentials_of_both_algorithms_resident_or_not_sign_verifiably() {
     for algorithm in [KeyAlgorithm::Ed25519, KeyAlgorithm::EcdsaP256] {
         for (resident, with_pin) in [(true, true), (true, false), (false, false)] {
             let app = format!("ssh:{}-{}-{}", algorithm.cose_id().abs(), resident, with_pin);
-            let req = request(algorithm, &app, "role", resident, with_pin.then_some(&the_pin));
+            let req = request(algorithm, &app, "role", resident, with_pin, Some(&the_pin));
             let credential = device.make_credential(&req).unwrap();
             assert_eq!(credential.algorithm, algorithm);
             assert_eq!(credential.public_key.len(), if algorithm == KeyAlgorithm::Ed25519 { 32 } else { 65 });
             assert!(!credential.key_handle.is_empty());
             assert_eq!(credential.auth_data_flags & 0x41, 0x41, "UP and AT set at creation");
-            assert_eq!(credential.auth_data_flags & 0x04 != 0, with_pin, "UV follows the PIN");
+            assert_ne!(credential.auth_data_flags & 0x04, 0, "UV set: the PIN was given at creation");
             assert!(!credential.attestation.signature.is_empty());
             assert!(credential.attestation.auth_data.len() > 37);
             // The rpIdHash in authData is SHA-256 of the application.
@@ -137,7 +139,7 @@ fn credentials_of_both_algorithms_resident_or_not_sign_verifiably() {
 fn an_assertion_without_touch_has_the_up_flag_clear() {
     let Some(vk) = virtual_key() else { return };
     let device = vk.open();
-    let credential = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:robo", "robo", false, None)).unwrap();
+    let credential = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:robo", "robo", false, false, None)).unwrap();
     // Even a key that would refuse every touch signs: no touch was asked for.
     vk.key.set_touch(Touch::Deny);
     let assertion = device
@@ -161,12 +163,12 @@ fn resident_credentials_are_listed_by_application_and_deleted() {
     let the_pin = pin(TEST_PIN);
     assert_eq!(device.list_ssh_credentials(&the_pin).unwrap(), vec![], "an empty key lists nothing, without error");
 
-    let root = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:root", "root", true, Some(&the_pin))).unwrap();
-    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:sudo", "sudo", true, None)).unwrap();
-    device.make_credential(&request(KeyAlgorithm::EcdsaP256, "ssh:robo", "robo", true, None)).unwrap();
+    let root = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:root", "root", true, true, Some(&the_pin))).unwrap();
+    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:sudo", "sudo", true, false, Some(&the_pin))).unwrap();
+    device.make_credential(&request(KeyAlgorithm::EcdsaP256, "ssh:robo", "robo", true, false, Some(&the_pin))).unwrap();
     // Not ssh: and not resident: neither is listed.
-    device.make_credential(&request(KeyAlgorithm::Ed25519, "example.com", "web", true, None)).unwrap();
-    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:wheel", "wheel", false, None)).unwrap();
+    device.make_credential(&request(KeyAlgorithm::Ed25519, "example.com", "web", true, false, Some(&the_pin))).unwrap();
+    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:wheel", "wheel", false, false, Some(&the_pin))).unwrap();
 
     let listed = device.list_ssh_credentials(&the_pin).unwrap();
     let apps: Vec<&str> = listed.iter().map(|c| c.application.as_str()).collect();
@@ -193,8 +195,9 @@ fn same_application_and_user_replaces_the_resident_credential() {
     let Some(vk) = virtual_key() else { return };
     let device = vk.open();
     device.set_pin(&pin(TEST_PIN)).unwrap();
-    let first = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:", "", true, None)).unwrap();
-    let second = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:", "", true, None)).unwrap();
+    let the_pin = pin(TEST_PIN);
+    let first = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:", "", true, false, Some(&the_pin))).unwrap();
+    let second = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:", "", true, false, Some(&the_pin))).unwrap();
     let listed = device.list_ssh_credentials(&pin(TEST_PIN)).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].public_key, second.public_key);
@@ -205,8 +208,8 @@ fn same_application_and_user_replaces_the_resident_credential() {
 fn excluded_credential_and_missing_pin_are_named() {
     let Some(vk) = virtual_key() else { return };
     let device = vk.open();
-    let existing = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:x", "x", false, None)).unwrap();
-    let mut again = request(KeyAlgorithm::Ed25519, "ssh:x", "x", false, None);
+    let existing = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:x", "x", false, false, None)).unwrap();
+    let mut again = request(KeyAlgorithm::Ed25519, "ssh:x", "x", false, false, None);
     again.exclude = vec![existing.key_handle.clone()];
     assert!(matches!(device.make_credential(&again), Err(DeviceError::CredentialExcluded)));
 
@@ -227,7 +230,7 @@ fn refused_touch_and_touch_timeout_are_reported_within_the_deadline() {
     });
     vk.key.set_touch(Touch::Deny);
     let started = Instant::now();
-    let err = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:sudo", "sudo", true, None)).unwrap_err();
+    let err = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:sudo", "sudo", true, false, None)).unwrap_err();
     assert!(matches!(err, DeviceError::TouchDenied), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(
@@ -236,12 +239,12 @@ fn refused_touch_and_touch_timeout_are_reported_within_the_deadline() {
     );
 
     vk.key.set_touch(Touch::Timeout);
-    let err = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:sudo", "sudo", true, None)).unwrap_err();
+    let err = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:sudo", "sudo", true, false, None)).unwrap_err();
     assert!(matches!(err, DeviceError::TouchTimeout), "{err:?}");
 
     // And the key works again once the user touches it.
     vk.key.set_touch(Touch::Accept);
-    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:sudo", "sudo", true, None)).unwrap();
+    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:sudo", "sudo", true, false, None)).unwrap();
 }
 
 #[test]
@@ -249,7 +252,7 @@ fn a_slow_touch_with_keepalives_still_succeeds() {
     let Some(vk) = virtual_key_with(Options { touch_delay: Duration::from_millis(700), ..Options::default() }) else { return };
     let device = vk.open();
     let started = Instant::now();
-    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:sudo", "sudo", true, None)).unwrap();
+    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:sudo", "sudo", true, false, None)).unwrap();
     assert!(started.elapsed() >= Duration::from_millis(600), "the delay was simulated");
 }
 
@@ -274,4 +277,19 @@ fn a_missing_device_path_is_a_clear_error() {
     let err = skset::device::CtapAuthenticator::open("/nonexistent/hidraw9", support::fast_options()).err().expect("must fail");
     assert!(matches!(err, DeviceError::Open { .. }), "{err:?}");
     assert!(err.to_string().contains("/nonexistent/hidraw9"));
+}
+
+#[test]
+fn a_full_key_says_so() {
+    let Some(vk) = virtual_key_with(Options { max_resident_keys: Some(2), ..Options::default() }) else { return };
+    let device = vk.open();
+    assert_eq!(device.info().unwrap().remaining_discoverable_credentials, Some(2));
+    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:root", "root", true, false, None)).unwrap();
+    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:sudo", "sudo", true, false, None)).unwrap();
+    let err = device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:robo", "robo", true, false, None)).unwrap_err();
+    assert!(matches!(err, DeviceError::KeyStoreFull), "{err:?}");
+    assert_eq!(err.ctap_code(), Some(0x28));
+    assert!(err.to_string().contains("full"), "{err}");
+    // Non-resident credentials use no slot and still work.
+    device.make_credential(&request(KeyAlgorithm::Ed25519, "ssh:wheel", "wheel", false, false, None)).unwrap();
 }

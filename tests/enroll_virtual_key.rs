@@ -227,8 +227,9 @@ fn recover_writes_identical_public_keys_and_keeps_robo_no_touch() {
 #[test]
 fn an_existing_root_credential_survives_unless_replacement_is_named() {
     let Some(fx) = Fixture::new() else { return };
+    // Someone made ssh:root earlier (say, on the old laptop). The handle is closed before
+    // skset runs: like hidraw, every open handle sees every report.
     let device = fx.vk.open();
-    // Someone made ssh:root earlier (say, on the old laptop).
     let mut user_id = b"root".to_vec();
     user_id.resize(32, 0);
     let the_pin = pin(TEST_PIN);
@@ -245,13 +246,14 @@ fn an_existing_root_credential_survives_unless_replacement_is_named() {
             exclude: vec![],
         })
         .unwrap();
+    drop(device);
 
     let out = fx.enroll(&["--only", "root", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("already holds a credential for ssh:root"), "{}", text(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["modes"][0]["status"], "adopted");
-    let listed = device.list_ssh_credentials(&the_pin).unwrap();
+    let listed = fx.vk.open().list_ssh_credentials(&the_pin).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].public_key, earlier.public_key, "the earlier credential survived");
 
@@ -261,7 +263,7 @@ fn an_existing_root_credential_survives_unless_replacement_is_named() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["modes"][0]["status"], "replaced");
     assert!(!report["modes"][0]["backups"].as_array().unwrap().is_empty());
-    let listed = device.list_ssh_credentials(&the_pin).unwrap();
+    let listed = fx.vk.open().list_ssh_credentials(&the_pin).unwrap();
     assert_eq!(listed.len(), 1);
     assert_ne!(listed[0].public_key, earlier.public_key);
 }
@@ -311,4 +313,26 @@ fn existing_files_are_never_overwritten_without_force() {
     assert!(text(&out.stderr).contains("id_wheel already exists"), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(fx.file("id_wheel")).unwrap(), "an older key\n");
     assert!(!fx.file("id_root").exists(), "pre-flight stops before any write");
+}
+
+#[test]
+fn a_key_without_enough_resident_slots_is_refused_before_any_write() {
+    let Some(vk) = support::virtual_key_with(virtual_key::Options { max_resident_keys: Some(2), ..Default::default() }) else { return };
+    vk.open().set_pin(&pin(TEST_PIN)).unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    std::fs::write(secrets.path().join("pin"), TEST_PIN).unwrap();
+    std::fs::write(secrets.path().join("pass"), WHEEL_PASSPHRASE).unwrap();
+    let out_dir = secrets.path().join("ssh");
+    let out = Command::new(env!("CARGO_BIN_EXE_skset"))
+        .args(["enroll", "--policy", POLICY, "--out", out_dir.to_str().unwrap(), "--device", &vk.path()])
+        .arg("--pin-file").arg(secrets.path().join("pin"))
+        .arg("--passphrase-file").arg(secrets.path().join("pass"))
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("2 free resident slots, the plan needs 3"), "{stderr}");
+    assert!(!out_dir.join("id_root").exists());
+    assert_eq!(vk.open().list_ssh_credentials(&pin(TEST_PIN)).unwrap().len(), 0, "nothing was created");
 }

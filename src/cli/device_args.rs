@@ -29,6 +29,16 @@ impl OpenedDevice {
     pub fn authenticator(&self) -> &dyn Authenticator {
         &self.authenticator
     }
+
+    /// A simulated key starts with no PIN and vanishes at exit, so `skset pin set` in an
+    /// earlier run cannot help: the PIN given to this run becomes its first PIN.
+    pub fn adopt_pin_if_simulated(&self, pin: &skset::device::Pin) -> Result<(), DeviceError> {
+        if self._simulated.is_some() && !self.authenticator.info()?.pin_is_set() {
+            self.authenticator.set_pin(pin)?;
+            eprintln!("The simulated key had no PIN; it now has the one you gave.");
+        }
+        Ok(())
+    }
 }
 
 /// Prints "touch your key" prompts on stderr: the CLI's way of showing device events.

@@ -113,9 +113,11 @@ pub fn run(args: &EnrollArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
 
     let opened = args.device.open(Some(stderr_touch_prompts()))?;
     let device = opened.authenticator();
-    let info = device.info()?;
-    let pin: Option<Pin> = if info.pin_is_set() {
-        Some(secrets::pin_from(args.pin_file.as_deref(), "PIN for the security key: ")?)
+    // A simulated key has no PIN yet: the one given becomes its first.
+    let pin: Option<Pin> = if args.device.simulate || device.info()?.pin_is_set() {
+        let pin = secrets::pin_from(args.pin_file.as_deref(), "PIN for the security key: ")?;
+        opened.adopt_pin_if_simulated(&pin)?;
+        Some(pin)
     } else {
         None
     };
@@ -297,14 +299,14 @@ fn confirm(prompt: &str) -> Result<bool, Failure> {
 fn next_steps(args: &EnrollArgs, plan: &skset::policy::EnrollmentPlan) -> Vec<String> {
     let policy = args.plan.policy_arg();
     let mut steps = vec![
-        format!("install the authorized_keys lines on your servers: skset authorized-keys {policy} --pub-dir {} | less", args.out.display()),
-        format!("add the ssh_config snippet: skset export ssh-config {policy} >> ~/.ssh/config"),
+        format!("install the authorized_keys lines on your servers: skset authorized-keys{policy} --pub-dir {} | less", args.out.display()),
+        format!("add the ssh_config snippet: skset export ssh-config{policy} >> ~/.ssh/config"),
     ];
     for line in export::agent_commands(plan, &args.out.display().to_string()) {
         steps.push(format!("load the agent key when you need it: {line}"));
     }
     if export::pam_snippet(plan).is_some() {
-        steps.push(format!("ask for TOTP at sudo on the servers: skset export pam {policy}"));
+        steps.push(format!("ask for TOTP at sudo on the servers: skset export pam{policy}"));
     }
     steps
 }

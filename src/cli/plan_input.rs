@@ -56,11 +56,18 @@ impl PlanArgs {
         Ok(self.load_policy()?.modes.iter().map(|m| m.name.clone()).collect())
     }
 
-    /// How to repeat this choice of policy in a suggested command.
+    /// How to repeat this choice of policy in a suggested command (with a leading space).
     pub fn policy_arg(&self) -> String {
-        match &self.policy {
-            Some(p) => format!("--policy {}", p.display()),
-            None => String::new(),
+        let mut arg = String::new();
+        if let Some(p) = &self.policy {
+            arg.push_str(&format!(" --policy {}", p.display()));
         }
+        if let Some(label) = &self.label {
+            arg.push_str(&format!(" --label {label}"));
+        }
+        if let Some(device) = &self.policy_device {
+            arg.push_str(&format!(" --policy-device {device}"));
+        }
+        arg
     }
 }

@@ -59,6 +59,7 @@ pub fn run(args: &RecoverArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     let plan = args.plan.load()?;
     let opened = args.device.open(Some(stderr_touch_prompts()))?;
     let pin = secrets::pin_from(args.pin_file.as_deref(), "PIN for the security key: ")?;
+    opened.adopt_pin_if_simulated(&pin)?;
     let mut secrets_by_mode = Secrets::default();
     if plan.keys.iter().any(|k| k.resident && k.passphrase == PassphraseRule::Required) {
         if let Some(path) = &args.passphrase_file {

@@ -135,6 +135,15 @@ impl CtapAuthenticator {
         result
     }
 
+    /// Credential management on a key without a PIN fails as PIN_REQUIRED on some keys;
+    /// "set a PIN first" is the useful answer there.
+    fn explain_missing_pin<T>(&self, result: Result<T, DeviceError>) -> Result<T, DeviceError> {
+        match result {
+            Err(DeviceError::PinRequired) if matches!(self.info(), Ok(info) if !info.pin_is_set()) => Err(DeviceError::PinNotSet),
+            other => other,
+        }
+    }
+
     fn emit(&self, event: DeviceEvent) {
         if let Some(sink) = &self.options.events {
             sink(event);
@@ -405,20 +414,20 @@ impl Authenticator for CtapAuthenticator {
 
     fn credential_counts(&self, pin: &Pin) -> Result<CredentialCounts, DeviceError> {
         let pin = pin.clone();
-        self.call("credentialManagement.getCredsMetadata", self.options.deadline, move |hid| {
+        self.explain_missing_pin(self.call("credentialManagement.getCredsMetadata", self.options.deadline, move |hid| {
             let counts = hid.credential_management_get_creds_metadata(Some(pin.expose()))?;
             Ok(CredentialCounts {
                 existing: counts.existing_resident_credentials_count,
                 remaining: counts.max_possible_remaining_resident_credentials_count,
             })
-        })
+        }))
     }
 
     fn list_ssh_credentials(&self, pin: &Pin) -> Result<Vec<ResidentCredential>, DeviceError> {
         let pin_for_rps = pin.clone();
-        let rps = match self.call("credentialManagement.enumerateRPs", self.options.deadline, move |hid| {
+        let rps = match self.explain_missing_pin(self.call("credentialManagement.enumerateRPs", self.options.deadline, move |hid| {
             hid.credential_management_enumerate_rps(Some(pin_for_rps.expose()))
-        }) {
+        })) {
             Ok(rps) => rps,
             Err(e) if is_no_credentials(&e) => return Ok(Vec::new()),
             Err(e) => return Err(e),
@@ -467,9 +476,9 @@ impl Authenticator for CtapAuthenticator {
     fn delete_credential(&self, pin: &Pin, credential_id: &[u8]) -> Result<(), DeviceError> {
         let pin = pin.clone();
         let descriptor = PublicKeyCredentialDescriptor { id: credential_id.to_vec(), ctype: "public-key".into() };
-        self.call("credentialManagement.deleteCredential", self.options.deadline, move |hid| {
+        self.explain_missing_pin(self.call("credentialManagement.deleteCredential", self.options.deadline, move |hid| {
             hid.credential_management_delete_credential(Some(pin.expose()), descriptor)
-        })
+        }))
     }
 }
 
