@@ -83,12 +83,10 @@ pub struct OpenedDevice {
 
 impl OpenedDevice {
     pub fn name(&self) -> String {
-        let product = self.info.product.clone().unwrap_or_else(|| "FIDO2 security key".into());
         if self.simulated {
-            format!("simulated key ({product})")
-        } else {
-            product
+            return "simulated key (OpenSK)".into();
         }
+        self.info.product.clone().unwrap_or_else(|| "FIDO2 security key".into())
     }
 }
 

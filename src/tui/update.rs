@@ -501,6 +501,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         // The worker is talking to the key; the screen says so. Keys would be stale.
         return vec![];
     }
+    // A notice answers the last action; the next key moves on (the screen keeps the state).
+    app.notice = None;
     match &app.screen {
         Screen::Home { .. } => home_key(app, key),
         Screen::Devices { .. } => devices_key(app, key),
