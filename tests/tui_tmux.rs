@@ -235,6 +235,35 @@ fn a_wrong_pin_and_a_refused_touch_are_recoverable_on_screen() {
     check_files(&s.out);
 }
 
+/// Ctrl-C (a key in raw mode) leaves at once when nothing was made, and the terminal is
+/// back: alternate screen off, cursor shown. Resizing redraws at the new size.
+#[test]
+fn ctrl_c_and_resizing_leave_the_terminal_usable() {
+    if !Tmux::available() {
+        return;
+    }
+    let s = setup();
+    let tmux = Tmux::start(&wizard_command(&s.home, "/nonexistent/hidraw0", &s.out));
+    tmux.wait_for("Enroll a new key");
+    let flag = |name: &str| String::from_utf8_lossy(&tmux.run(&["display-message", "-p", "-t", "wizard", name]).stdout).trim().to_string();
+    assert_eq!(flag("#{alternate_on}"), "1", "the wizard draws on the alternate screen");
+
+    tmux.run(&["resize-window", "-t", "wizard", "-x", "50", "-y", "12"]);
+    tmux.wait_for("needs a terminal of at least 60x16");
+    tmux.run(&["resize-window", "-t", "wizard", "-x", "80", "-y", "24"]);
+    tmux.wait_for("Enroll a new key");
+
+    // A device that is not there: the error names the path and the fix.
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("cannot open the security key");
+    assert!(screen.contains("/nonexistent/hidraw0"), "{screen}");
+
+    tmux.keys(&["C-c"]);
+    tmux.wait_for_history("SKSET-EXIT=0");
+    assert_eq!(flag("#{alternate_on}"), "0", "the alternate screen is left");
+    assert_eq!(flag("#{cursor_flag}"), "1", "the cursor is shown again");
+}
+
 #[test]
 fn without_a_terminal_skset_prints_help() {
     let out = Command::new(env!("CARGO_BIN_EXE_skset")).output().expect("run skset");
