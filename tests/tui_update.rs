@@ -283,7 +283,10 @@ fn collision_is_shown_and_needs_a_named_confirmation() {
     press(&mut app, KeyCode::Char('x'));
     let effects = press(&mut app, KeyCode::Char('y'));
     match effects.as_slice() {
-        [Effect::Preflight { options, .. }] => assert_eq!(options.replace_existing, ["root"]),
+        [Effect::Preflight { options, .. }] => {
+            assert_eq!(options.replace_existing, ["root"]);
+            assert!(!options.force, "root has no file here: nothing to overwrite");
+        }
         other => panic!("{other:?}"),
     }
     done(&mut app, Done::Preflight(Ok(collision_preflight())));
@@ -299,6 +302,17 @@ fn collision_is_shown_and_needs_a_named_confirmation() {
     assert_eq!(app.confirm.as_ref().map(|c| c.action.clone()), Some(ConfirmAction::ForceFiles));
     let effects = press(&mut app, KeyCode::Char('y'));
     assert!(matches!(effects.as_slice(), [Effect::Preflight { options, .. }] if options.force));
+}
+
+#[test]
+fn replacing_an_enrolled_mode_replaces_its_files_too() {
+    let mut preflight = review_preflight();
+    preflight.modes[0].action = skset::enroll::ModeAction::AlreadyEnrolled;
+    preflight.modes[0].existing = Some(resident("ssh:root", "root"));
+    let mut app = app_at_review(preflight);
+    press(&mut app, KeyCode::Char('x'));
+    let effects = press(&mut app, KeyCode::Char('y'));
+    assert!(matches!(effects.as_slice(), [Effect::Preflight { options, .. }] if options.force && options.replace_existing == ["root"]));
 }
 
 #[test]

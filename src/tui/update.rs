@@ -535,8 +535,12 @@ fn on_confirm(app: &mut App, confirm: Confirm, key: KeyEvent) -> Vec<Effect> {
                 if !app.session.options.replace_existing.contains(&mode) {
                     app.session.options.replace_existing.push(mode.clone());
                 }
-                if app.session.preflight.as_ref().is_some_and(|p| p.mode(&mode).is_some_and(|m| m.replace_files)) || mode_has_files(app, &mode) {
-                    // A replaced credential needs its files replaced too.
+                // A replaced credential needs its files replaced too. Pre-flight already
+                // looked at the disk: files are there when the mode is enrolled or blocked.
+                let has_files = app.session.preflight.as_ref().and_then(|p| p.mode(&mode)).is_some_and(|m| {
+                    m.replace_files || matches!(m.action, crate::enroll::ModeAction::AlreadyEnrolled | crate::enroll::ModeAction::Blocked { .. })
+                });
+                if has_files {
                     app.session.options.force = true;
                 }
                 preflight(app, "Checking the plan again")
@@ -552,11 +556,6 @@ fn on_confirm(app: &mut App, confirm: Confirm, key: KeyEvent) -> Vec<Effect> {
             vec![]
         }
     }
-}
-
-fn mode_has_files(app: &App, mode: &str) -> bool {
-    let Some(policy) = &app.session.policy else { return false };
-    policy.plan.keys.iter().find(|k| k.mode == mode).is_some_and(|k| app.session.out_dir.join(&k.private_key_file).exists())
 }
 
 fn up_down(selected: &mut usize, len: usize, key: &KeyEvent) -> bool {
