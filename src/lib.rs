@@ -14,6 +14,7 @@
 //! - [`enroll`]: pre-flight, the executor that turns a plan into credentials and files, and
 //!   recovery; it reports progress as events and never prints.
 //! - [`export`]: authorized_keys lines, ssh_config, ssh-agent and PAM snippets (pure).
+//! - [`tui`]: the terminal wizard (Elm style: state, update, effects on a worker, pure view).
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -23,3 +24,4 @@ pub mod export;
 pub mod fsio;
 pub mod openssh;
 pub mod policy;
+pub mod tui;

@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 pub use exit::Outcome;
 use output::Stdout;
 use skset::device::DeviceError;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,6 +38,20 @@ resident keys on a new laptop, and audits what is deployed against a policy.",
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// Wizard (no subcommand): use a simulated security key instead of a real one.
+    #[arg(long, conflicts_with = "device")]
+    pub simulate: bool,
+
+    /// Wizard (no subcommand): the security key to use, a /dev/hidraw* node or the
+    /// virtual key's file; skips the device picker.
+    #[arg(long, value_name = "PATH")]
+    pub device: Option<String>,
+
+    /// Wizard (no subcommand): directory for the key files (default ~/.ssh; for the
+    /// simulated key a fresh directory under the temp dir).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,13 +133,22 @@ impl From<skset::device::PinFormatError> for Failure {
 pub fn main() -> std::process::ExitCode {
     install_panic_hook();
     let cli = Cli::parse();
+    // Asked before fd 1 is claimed: afterwards it is /dev/null.
+    let on_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let mut stdout = Stdout::claim();
     let Some(command) = cli.command else {
+        if on_terminal {
+            return wizard(cli, &mut stdout).into();
+        }
         use clap::CommandFactory;
         let help = Cli::command().render_help().to_string();
         let _ = write!(stdout, "{help}");
         return Outcome::Success.into();
     };
+    if cli.simulate || cli.device.is_some() || cli.out.is_some() {
+        eprintln!("skset: --simulate, --device and --out before a subcommand are for the wizard (skset with no subcommand); put them after the subcommand, e.g. skset enroll --simulate");
+        return Outcome::BadInput.into();
+    }
     let json = command.json();
     let result = match command {
         Command::Policy(args) => Ok(policy::run(args, &mut stdout)),
@@ -152,6 +175,26 @@ pub fn main() -> std::process::ExitCode {
     };
     let _ = stdout.flush();
     outcome.into()
+}
+
+/// The terminal wizard. It draws through the saved real stdout (fd 1 is /dev/null), and
+/// what it leaves behind (authorized_keys lines, the equivalent command) is printed there
+/// once the terminal is restored.
+fn wizard(cli: Cli, stdout: &mut Stdout) -> Outcome {
+    let options = skset::tui::app::WizardOptions::from_env(cli.out, cli.device, cli.simulate, plan::host_name());
+    match skset::tui::run(&mut *stdout, options) {
+        Ok(exit) => {
+            if let Some(text) = exit.text {
+                let _ = write!(stdout, "{text}");
+                let _ = stdout.flush();
+            }
+            Outcome::Success
+        }
+        Err(e) => {
+            eprintln!("skset: the wizard could not use the terminal: {e}. The subcommands work without it: skset --help");
+            Outcome::BadInput
+        }
+    }
 }
 
 /// Panics in device worker threads are caught and reported as errors, so the default

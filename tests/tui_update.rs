@@ -1,0 +1,473 @@
+//! The wizard's update function, flow by flow, with every failure the device can answer.
+//! No device and no terminal: the tests feed the worker's answers as messages.
+
+mod tui_fixtures;
+
+use crossterm::event::KeyCode;
+use skset::device::{CredentialCounts, DeviceError, DeviceEvent};
+use skset::enroll::{EnrollError, EnrollEvent, ModeStatus};
+use skset::tui::app::{ConfirmAction, Flow, Level, ModeState, PinKind, Screen};
+use skset::tui::effects::{Effect, Target};
+use skset::tui::message::{Done, Msg, Problem};
+use skset::tui::update::update;
+use std::path::PathBuf;
+use tui_fixtures::*;
+
+fn counts() -> CredentialCounts {
+    CredentialCounts { existing: 0, remaining: 25 }
+}
+
+fn notice(app: &skset::tui::app::App) -> String {
+    app.notice.as_ref().map(|n| n.text.clone()).unwrap_or_default()
+}
+
+#[test]
+fn enroll_from_a_fresh_key_to_the_summary() {
+    let mut app = app();
+    // Home: Enroll looks for devices; the worker is busy, keys wait.
+    assert_eq!(names(&press(&mut app, KeyCode::Enter)), ["ListDevices"]);
+    assert!(matches!(app.screen, Screen::Devices { loading: true, .. }));
+    assert!(app.pending.is_some());
+    assert!(press(&mut app, KeyCode::Down).is_empty(), "keys are ignored while the worker works");
+    done(&mut app, Done::Devices(Ok(choices())));
+    assert!(app.pending.is_none());
+
+    // Two keys plugged in: take the first.
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Open(Target::Path(p))] if p == "/dev/hidraw3"));
+    let effects = done(&mut app, Done::Opened(Ok(opened(false, None))));
+    match effects.as_slice() {
+        [Effect::Preflight { pin: None, out_dir, .. }] => assert_eq!(out_dir, &PathBuf::from(OUT)),
+        other => panic!("expected the device pre-flight, got {other:?}"),
+    }
+    done(&mut app, Done::Preflight(Ok(device_checks())));
+    assert!(matches!(app.screen, Screen::Checks { .. }));
+
+    // No PIN yet: set one, typed twice, at least the policy's 6.
+    press(&mut app, KeyCode::Enter);
+    let Screen::Pin(pin) = &app.screen else { panic!("PIN screen expected") };
+    assert_eq!((pin.kind, pin.min_length), (PinKind::Set, 6));
+    type_text(&mut app, "4242");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let Screen::Pin(pin) = &app.screen else { panic!() };
+    assert!(pin.error.as_deref().unwrap().contains("at least 6"), "{:?}", pin.error);
+    type_text(&mut app, "42");
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "424242");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(names(&effects), ["SetPin"]);
+    assert!(!format!("{effects:?}").contains("424242"), "the PIN must not show in Debug");
+    done(&mut app, Done::PinSet(Ok(())));
+    assert!(app.session.pin.is_some());
+    assert!(matches!(app.screen, Screen::Policy(_)));
+
+    // Built-in policy: pre-flight with the PIN, then the review.
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Preflight { pin: Some(_), .. }]));
+    done(&mut app, Done::Preflight(Ok(review_preflight())));
+    assert!(matches!(app.screen, Screen::Review(_)));
+
+    // Make the keys: one Prepare per mode, each answered, touch shown while it waits.
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Prepare { index: 0, .. }]));
+    update(&mut app, Msg::Enroll(EnrollEvent::TouchNeeded { mode: "root".into() }));
+    update(&mut app, Msg::Device(DeviceEvent::TouchNeeded { operation: "make credential" }));
+    assert_eq!(app.touch.as_deref(), Some("make credential"));
+    assert!(matches!(app.session.progress[0], ModeState::Touch));
+    for index in 0..4 {
+        update(&mut app, Msg::Device(DeviceEvent::TouchDone));
+        let effects = done(&mut app, Done::Prepared { index, result: Ok(prepared(index)) });
+        if index < 3 {
+            assert!(matches!(effects.as_slice(), [Effect::Prepare { index: i, .. }] if *i == index + 1), "{effects:?}");
+        } else {
+            assert!(effects.is_empty());
+        }
+    }
+    assert!(app.touch.is_none());
+    assert!(app.session.changed);
+
+    // wheel's passphrase: too short, then mismatched, then right.
+    let Screen::Passphrase(pass) = &app.screen else { panic!("passphrase screen expected, got {:?}", app.screen) };
+    assert_eq!(pass.modes, ["wheel"]);
+    type_text(&mut app, "short");
+    press(&mut app, KeyCode::Enter);
+    let Screen::Passphrase(pass) = &app.screen else { panic!() };
+    assert!(pass.error.as_deref().unwrap().contains("At least 10"));
+    type_text(&mut app, " but long enough");
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "something else");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let Screen::Passphrase(pass) = &app.screen else { panic!() };
+    assert!(pass.error.as_deref().unwrap().contains("differ"));
+    assert!(pass.first.is_empty() && pass.second.is_empty() && pass.focus == 0);
+    type_text(&mut app, "correct horse battery staple");
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "correct horse battery staple");
+    let effects = press(&mut app, KeyCode::Enter);
+    match effects.as_slice() {
+        [Effect::Write { items, secrets, .. }] => {
+            assert_eq!(items.len(), 4);
+            assert!(secrets.passphrases.contains_key("wheel"));
+        }
+        other => panic!("expected Write, got {other:?}"),
+    }
+    assert!(!format!("{effects:?}").contains("horse"), "the passphrase must not show in Debug");
+
+    for index in 0..4 {
+        done(&mut app, Done::Written { index, result: Ok(outcome(index, ModeStatus::Created)) });
+    }
+    assert!(matches!(app.screen, Screen::Summary { .. }));
+    assert!(app.session.finished);
+    let text = app.exit_text.clone().expect("summary text for stdout");
+    assert!(text.contains("verify-required sk-ssh-ed25519@openssh.com"), "{text}");
+    assert!(text.contains("# account root: ~root/.ssh/authorized_keys"));
+    assert!(text.contains("ssh-add -t 10m ~/.ssh/id_wheel"), "{text}");
+    assert!(text.contains("skset enroll --device /dev/hidraw3 --label laptop --out ~/.ssh --pin-file PIN_FILE --passphrase-file PASSPHRASE_FILE --yes\n"), "{text}");
+
+    // Finished: leaving asks nothing.
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(names(&effects), ["Forget"]);
+    assert!(matches!(app.screen, Screen::Home { .. }));
+    assert!(app.confirm.is_none());
+}
+
+#[test]
+fn wrong_pin_shows_tries_left_and_warns_before_the_last() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Devices(Ok(choices())));
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Opened(Ok(opened(true, Some(8)))));
+    done(&mut app, Done::Preflight(Ok(review_preflight())));
+    press(&mut app, KeyCode::Enter);
+    let Screen::Pin(pin) = &app.screen else { panic!() };
+    assert_eq!((pin.kind, pin.retries_left), (PinKind::Verify, Some(8)));
+
+    type_text(&mut app, "000000");
+    assert_eq!(names(&press(&mut app, KeyCode::Enter)), ["VerifyPin"]);
+    assert!(app.session.pin_in_flight.is_some());
+    done(&mut app, Done::PinVerified(Err(DeviceError::PinInvalid { retries_left: Some(2) })));
+    let Screen::Pin(pin) = &app.screen else { panic!() };
+    assert_eq!(pin.retries_left, Some(2));
+    assert!(pin.error.as_deref().unwrap().contains("wrong PIN: 2 tries left"), "{:?}", pin.error);
+    assert!(pin.first.is_empty(), "a wrong PIN is wiped");
+    assert!(app.session.pin.is_none() && app.session.pin_in_flight.is_none());
+    assert!(!pin.blocked);
+
+    done(&mut app, Done::PinVerified(Err(DeviceError::PinInvalid { retries_left: Some(1) })));
+    // Last try: the first Enter only arms it; the second sends.
+    type_text(&mut app, "111111");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let Screen::Pin(pin) = &app.screen else { panic!() };
+    assert!(pin.last_try_armed);
+    assert_eq!(names(&press(&mut app, KeyCode::Enter)), ["VerifyPin"]);
+    done(&mut app, Done::PinVerified(Ok(counts())));
+    assert!(app.session.pin.is_some());
+    assert!(matches!(app.screen, Screen::Policy(_)));
+}
+
+#[test]
+fn blocked_pin_stops_typing_and_offers_the_way_back() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Devices(Ok(choices())));
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Opened(Ok(opened(true, Some(1)))));
+    done(&mut app, Done::Preflight(Ok(review_preflight())));
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "999999");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::PinVerified(Err(DeviceError::PinBlocked)));
+    let Screen::Pin(pin) = &app.screen else { panic!() };
+    assert!(pin.blocked);
+    assert!(pin.error.as_deref().unwrap().contains("ykman fido reset"));
+    assert!(press(&mut app, KeyCode::Char('1')).is_empty());
+    let Screen::Pin(pin) = &app.screen else { panic!() };
+    assert!(pin.first.is_empty(), "nothing can be typed once blocked");
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.screen, Screen::Devices { .. }));
+}
+
+#[test]
+fn setting_a_pin_handles_mismatch_and_the_keys_own_policy() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Devices(Ok(choices())));
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Opened(Ok(opened(false, None))));
+    done(&mut app, Done::Preflight(Ok(device_checks())));
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "123456");
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "654321");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let Screen::Pin(pin) = &app.screen else { panic!() };
+    assert!(pin.error.as_deref().unwrap().contains("differ"));
+    assert_eq!(pin.focus, 0);
+    type_text(&mut app, "123456");
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "123456");
+    assert_eq!(names(&press(&mut app, KeyCode::Enter)), ["SetPin"]);
+    done(&mut app, Done::PinSet(Err(DeviceError::PinPolicy { min_length: 8 })));
+    let Screen::Pin(pin) = &app.screen else { panic!() };
+    assert!(pin.error.as_deref().unwrap().contains("at least 8"));
+    assert!(app.session.pin.is_none());
+}
+
+#[test]
+fn refused_touch_can_be_retried() {
+    let mut app = app_at_review(review_preflight());
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Prepared { index: 0, result: Ok(prepared(0)) });
+    update(&mut app, Msg::Device(DeviceEvent::TouchNeeded { operation: "make credential" }));
+    let effects = done(&mut app, Done::Prepared { index: 1, result: Err(EnrollError::Device { mode: "sudo".into(), source: DeviceError::TouchDenied }) });
+    assert!(effects.is_empty());
+    assert!(app.touch.is_none(), "the touch prompt goes when the call returns");
+    assert!(matches!(&app.session.progress[1], ModeState::Failed { retry: true, kind, .. } if kind == "touch-denied"));
+    let n = notice(&app);
+    assert!(n.contains("the touch was refused") && n.contains("Press r to try sudo again"), "{n}");
+    let effects = press(&mut app, KeyCode::Char('r'));
+    assert!(matches!(effects.as_slice(), [Effect::Prepare { index: 1, .. }]));
+    assert!(app.notice.is_none());
+    let effects = done(&mut app, Done::Prepared { index: 1, result: Ok(prepared(1)) });
+    assert!(matches!(effects.as_slice(), [Effect::Prepare { index: 2, .. }]));
+}
+
+#[test]
+fn device_gone_is_reported_with_its_fix_and_retryable() {
+    let mut app = app_at_review(review_preflight());
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Prepared { index: 0, result: Err(EnrollError::Device { mode: "root".into(), source: DeviceError::Transport { detail: "read error".into() } }) });
+    assert!(notice(&app).contains("still plugged in"), "{}", notice(&app));
+    assert!(matches!(&app.session.progress[0], ModeState::Failed { retry: true, .. }));
+    // Nothing was made: going back needs no question.
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.screen, Screen::Review(_)));
+
+    // Opening fails (pulled out before it was chosen): the picker stays, with the message.
+    let mut app = tui_fixtures::app();
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Devices(Ok(choices())));
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Opened(Err(Problem::from(DeviceError::Open { path: "/dev/hidraw3".into(), reason: "No such file or directory".into() }))));
+    assert!(matches!(app.screen, Screen::Devices { .. }));
+    assert_eq!(app.notice.as_ref().map(|n| n.level), Some(Level::Error));
+    assert!(notice(&app).contains("cannot open the security key at /dev/hidraw3"));
+    // ... and a pre-flight that loses the key.
+    let mut app = tui_fixtures::app();
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Devices(Ok(choices())));
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Opened(Ok(opened(true, Some(8)))));
+    done(&mut app, Done::Preflight(Err(DeviceError::Timeout { operation: "getInfo", after: std::time::Duration::from_secs(10) })));
+    assert!(notice(&app).contains("Unplug it and plug it in again"));
+}
+
+#[test]
+fn collision_is_shown_and_needs_a_named_confirmation() {
+    let mut app = app_at_review(collision_preflight());
+    // Not ready: Enter refuses and says why.
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(notice(&app).contains("Pre-flight found problems"));
+    assert!(matches!(app.screen, Screen::Review(_)));
+
+    // x on root (selected): a question naming the mode; n leaves everything as it was.
+    assert!(press(&mut app, KeyCode::Char('x')).is_empty());
+    let confirm = app.confirm.clone().expect("a confirmation");
+    assert_eq!(confirm.action, ConfirmAction::ReplaceExisting("root".into()));
+    assert!(confirm.title.contains("root") && confirm.text.contains("DELETES"));
+    assert!(press(&mut app, KeyCode::Char('n')).is_empty());
+    assert!(app.confirm.is_none() && app.session.options.replace_existing.is_empty());
+
+    press(&mut app, KeyCode::Char('x'));
+    let effects = press(&mut app, KeyCode::Char('y'));
+    match effects.as_slice() {
+        [Effect::Preflight { options, .. }] => {
+            assert_eq!(options.replace_existing, ["root"]);
+            assert!(!options.force, "root has no file here: nothing to overwrite");
+        }
+        other => panic!("{other:?}"),
+    }
+    done(&mut app, Done::Preflight(Ok(collision_preflight())));
+
+    // x on a mode with nothing on the key says so.
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    assert!(press(&mut app, KeyCode::Char('x')).is_empty());
+    assert!(notice(&app).contains("nothing for wheel"));
+
+    // f: replace files, confirmed.
+    press(&mut app, KeyCode::Char('f'));
+    assert_eq!(app.confirm.as_ref().map(|c| c.action.clone()), Some(ConfirmAction::ForceFiles));
+    let effects = press(&mut app, KeyCode::Char('y'));
+    assert!(matches!(effects.as_slice(), [Effect::Preflight { options, .. }] if options.force));
+}
+
+#[test]
+fn replacing_an_enrolled_mode_replaces_its_files_too() {
+    let mut preflight = review_preflight();
+    preflight.modes[0].action = skset::enroll::ModeAction::AlreadyEnrolled;
+    preflight.modes[0].existing = Some(resident("ssh:root", "root"));
+    let mut app = app_at_review(preflight);
+    press(&mut app, KeyCode::Char('x'));
+    let effects = press(&mut app, KeyCode::Char('y'));
+    assert!(matches!(effects.as_slice(), [Effect::Preflight { options, .. }] if options.force && options.replace_existing == ["root"]));
+}
+
+#[test]
+fn leaving_after_keys_were_made_asks_first() {
+    let mut app = app_at_review(review_preflight());
+    press(&mut app, KeyCode::Enter);
+    for index in 0..4 {
+        done(&mut app, Done::Prepared { index, result: Ok(prepared(index)) });
+    }
+    assert!(matches!(app.screen, Screen::Passphrase(_)));
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert_eq!(app.confirm.as_ref().map(|c| c.action.clone()), Some(ConfirmAction::LeaveFlow));
+    assert!(press(&mut app, KeyCode::Char('x')).is_empty(), "other keys keep the question");
+    assert!(app.confirm.is_some());
+    press(&mut app, KeyCode::Esc);
+    assert!(app.confirm.is_none() && matches!(app.screen, Screen::Passphrase(_)));
+
+    // Ctrl-C asks too; a second Ctrl-C quits.
+    ctrl_c(&mut app);
+    assert_eq!(app.confirm.as_ref().map(|c| c.action.clone()), Some(ConfirmAction::Quit));
+    ctrl_c(&mut app);
+    assert!(app.quit);
+
+    let mut app = app_at_review(review_preflight());
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Prepared { index: 0, result: Ok(prepared(0)) });
+    done(&mut app, Done::Prepared { index: 1, result: Err(EnrollError::Device { mode: "sudo".into(), source: DeviceError::TouchTimeout }) });
+    press(&mut app, KeyCode::Esc);
+    let effects = press(&mut app, KeyCode::Char('y'));
+    assert_eq!(names(&effects), ["Forget"]);
+    assert!(matches!(app.screen, Screen::Home { .. }));
+}
+
+#[test]
+fn ctrl_c_quits_at_once_when_nothing_changed_even_while_waiting() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    assert!(app.pending.is_some());
+    ctrl_c(&mut app);
+    assert!(app.quit);
+    let mut app = tui_fixtures::app();
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+}
+
+#[test]
+fn no_device_offers_the_simulated_key() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Devices(Err(DeviceError::HidUnavailable { reason: "no udev".into() })));
+    assert!(app.session.devices.is_empty());
+    assert!(app.session.devices_error.as_deref().unwrap().contains("no udev"));
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Open(Target::Simulated)]));
+    let mut simulated = opened(false, None);
+    simulated.simulated = true;
+    done(&mut app, Done::Opened(Ok(simulated)));
+    assert_eq!(app.session.out_dir, PathBuf::from("/tmp/skset-simulated-1234"), "a simulated key never writes into ~/.ssh by default");
+}
+
+#[test]
+fn command_line_choices_skip_the_picker() {
+    let mut options = options();
+    options.simulate = true;
+    let mut app = app_with(options);
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Open(Target::Simulated)]));
+
+    let mut options = tui_fixtures::options();
+    options.device = Some("/tmp/vk/hidraw0".into());
+    options.out_dir = Some(PathBuf::from("/tmp/out"));
+    let mut app = app_with(options);
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Open(Target::Path(p))] if p == "/tmp/vk/hidraw0"));
+    done(&mut app, Done::Opened(Ok(opened(false, None))));
+    assert_eq!(app.session.out_dir, PathBuf::from("/tmp/out"));
+}
+
+#[test]
+fn recover_flow_reports_the_wheel_explanation() {
+    let mut app = app();
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.session.flow, Flow::Recover);
+    done(&mut app, Done::Devices(Ok(choices())));
+    press(&mut app, KeyCode::Enter);
+    // A key without a PIN holds nothing skset made.
+    done(&mut app, Done::Opened(Ok(opened(false, None))));
+    assert!(notice(&app).contains("no PIN yet"));
+    press(&mut app, KeyCode::Enter);
+    assert!(done(&mut app, Done::Opened(Ok(opened(true, Some(8))))).is_empty(), "recover needs no device pre-flight");
+    assert!(matches!(app.screen, Screen::Pin(_)));
+    type_text(&mut app, "424242");
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::PinVerified(Ok(counts())));
+    assert!(press(&mut app, KeyCode::Enter).is_empty(), "the built-in policy needs no worker");
+    assert!(matches!(app.screen, Screen::RecoverReady));
+    press(&mut app, KeyCode::Char('f'));
+    assert!(app.session.recover_force);
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Recover { force: true, .. }]));
+    done(&mut app, Done::Recovered(Ok(recover_report())));
+    assert!(matches!(app.screen, Screen::RecoverReport { .. }));
+    let text = app.exit_text.clone().unwrap();
+    assert!(text.contains("wheel is non-resident") && text.contains("scp OLD-HOST"), "{text}");
+    assert!(text.contains("✓ root") && text.contains("! robo"));
+}
+
+#[test]
+fn policy_view_explains_each_mode_and_loads_files_on_the_worker() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('4'));
+    assert!(matches!(app.screen, Screen::Policy(_)));
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.screen, Screen::Explain { mode: 0, .. }));
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Right);
+    assert!(matches!(app.screen, Screen::Explain { mode: 2, .. }));
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Left);
+    assert!(matches!(app.screen, Screen::Explain { mode: 3, .. }));
+
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "~/policies/mine.yaml");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::LoadPolicyFile { path, .. }] if path == &PathBuf::from("/home/user/policies/mine.yaml")));
+    done(&mut app, Done::PolicyLoaded(Err(Problem::new("cannot read /home/user/policies/mine.yaml: No such file or directory"))));
+    let Screen::Policy(policy) = &app.screen else { panic!() };
+    assert!(policy.error.as_deref().unwrap().contains("No such file"));
+}
+
+#[test]
+fn secrets_never_reach_debug_output() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Devices(Ok(choices())));
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Opened(Ok(opened(true, Some(8)))));
+    done(&mut app, Done::Preflight(Ok(review_preflight())));
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "s3cr3t-pin");
+    assert!(!format!("{app:?}").contains("s3cr3t"));
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(!format!("{effects:?}{app:?}").contains("s3cr3t"));
+}
+
+#[test]
+fn a_crash_in_the_worker_becomes_an_error_on_screen() {
+    let mut app = app_at_review(review_preflight());
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Crashed("Prepare failed unexpectedly: boom".into()));
+    assert!(app.pending.is_none());
+    assert!(notice(&app).contains("boom"));
+    assert!(matches!(&app.session.progress[0], ModeState::Failed { retry: true, .. }));
+}
