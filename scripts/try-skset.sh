@@ -8,8 +8,8 @@ cargo build --release --quiet --bin skset
 skset=target/release/skset
 if [[ $# -gt 0 ]]; then exec "$skset" "$@"; fi
 if "$skset" devices --json 2>/dev/null | grep -q '"path"'; then
-  exec "$skset" devices
+  exec "$skset"
 else
   echo "No security key found: using the simulated one." >&2
-  exec "$skset" devices --simulate
+  exec "$skset" --simulate
 fi
