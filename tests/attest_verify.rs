@@ -31,7 +31,11 @@ fn name(cn: &str) -> DistinguishedName {
 
 /// root -> leaf, P-256 throughout; the leaf carries the AAGUID extension.
 fn ca(root_cn: &str, aaguid: [u8; 16]) -> Ca {
-    let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    ca_with(KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap(), root_cn, aaguid)
+}
+
+/// The same with a given root key (P-384, RSA: how vendor roots are often made).
+fn ca_with(root_key: KeyPair, root_cn: &str, aaguid: [u8; 16]) -> Ca {
     let mut root_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     root_params.distinguished_name = name(root_cn);
     root_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -94,6 +98,25 @@ fn a_good_chain_verifies_with_its_evidence() {
         // Without roots the signature still verifies; the chain is simply not checked.
         let v = verify(&request(&a, None, &[]));
         assert!(v.verified() && v.chain == ChainStatus::NotChecked);
+    }
+}
+
+#[test]
+fn p384_and_rsa_roots_verify_their_leaves() {
+    let p384 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+    // ring cannot make RSA keys; ssh-keygen can, as PKCS#8.
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("rsa");
+    let ok = std::process::Command::new("ssh-keygen").args(["-q", "-t", "rsa", "-b", "2048", "-m", "PKCS8", "-N", "", "-f"]).arg(&key).stdin(std::process::Stdio::null()).status().unwrap().success();
+    assert!(ok, "ssh-keygen -t rsa -m PKCS8");
+    let rsa = KeyPair::from_pem(&std::fs::read_to_string(&key).unwrap()).unwrap();
+    for (what, root_key) in [("P-384", p384), ("RSA", rsa)] {
+        let ca = ca_with(root_key, &format!("{what} Root"), YUBIKEY_5_AAGUID);
+        let a = attested(&ca, YUBIKEY_5_AAGUID, SkAlgorithm::Ed25519);
+        let (_dir, anchors) = anchors_of(&ca.root_pem);
+        let v = verify(&request(&a, Some(&anchors), &[]));
+        assert!(v.verified(), "{what}: {:?}", v.problems);
+        assert!(matches!(&v.chain, ChainStatus::Trusted { root, .. } if root.contains(what)));
     }
 }
 

@@ -264,7 +264,7 @@ fn credential_key(public: &SkPublicKey) -> CertKey {
             None => CertKey::Unsupported("an invalid Ed25519 credential key".into()),
         },
         SkAlgorithm::EcdsaP256 => match p256::ecdsa::VerifyingKey::from_sec1_bytes(&public.public_key) {
-            Ok(k) => CertKey::P256(k),
+            Ok(key) => CertKey::P256 { key, sec1: public.public_key.clone() },
             Err(_) => CertKey::Unsupported("an invalid P-256 credential key".into()),
         },
     }

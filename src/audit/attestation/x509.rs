@@ -8,7 +8,9 @@
 //!
 //! Validity dates are not checked: an attestation is evidence of how a key was made at
 //! enrollment; an attestation certificate expiring later does not undo that. Supported
-//! signatures: ECDSA P-256 with SHA-256 (what FIDO attestation CAs use today) and Ed25519.
+//! signatures: ECDSA P-256 and P-384 with SHA-256/384, RSA PKCS#1 v1.5 with SHA-256/384/512
+//! (older vendor roots, Yubico's among them), and Ed25519. P-256/SHA-256 and Ed25519 use
+//! RustCrypto; the others ring, which ctap-hid-fido2 already brings in.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -24,8 +26,14 @@ use crate::policy::model::Aaguid;
 
 const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const ID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 /// `id-fido-gen-ce-aaguid` (FIDO metadata / WebAuthn §8.2.1).
 const ID_FIDO_GEN_CE_AAGUID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.45724.1.1.4");
 
@@ -35,7 +43,12 @@ const MAX_ROOT_FILE_LEN: u64 = 1024 * 1024;
 /// A public key from a certificate, as far as attestation needs one.
 #[derive(Debug, Clone)]
 pub enum CertKey {
-    P256(p256::ecdsa::VerifyingKey),
+    P256 { key: p256::ecdsa::VerifyingKey, sec1: Vec<u8> },
+    /// SEC1 uncompressed point; verified with ring.
+    P384(Vec<u8>),
+    /// PKCS#1 RSAPublicKey DER; verified with ring (vendor roots such as Yubico's older
+    /// ones are RSA).
+    Rsa(Vec<u8>),
     Ed25519(ed25519_dalek::VerifyingKey),
     /// Another algorithm; the string names it for messages.
     Unsupported(String),
@@ -47,13 +60,17 @@ impl CertKey {
         let oid = spki.algorithm.oid;
         if oid == ID_EC_PUBLIC_KEY {
             let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-            if curve == Some(PRIME256V1) {
-                return match p256::ecdsa::VerifyingKey::from_sec1_bytes(bits) {
-                    Ok(k) => CertKey::P256(k),
+            return match curve {
+                Some(c) if c == PRIME256V1 => match p256::ecdsa::VerifyingKey::from_sec1_bytes(bits) {
+                    Ok(key) => CertKey::P256 { key, sec1: bits.to_vec() },
                     Err(_) => CertKey::Unsupported("an invalid P-256 point".into()),
-                };
-            }
-            return CertKey::Unsupported(format!("EC key on curve {}", curve.map(|c| c.to_string()).unwrap_or_else(|| "?".into())));
+                },
+                Some(c) if c == SECP384R1 => CertKey::P384(bits.to_vec()),
+                other => CertKey::Unsupported(format!("EC key on curve {}", other.map(|c| c.to_string()).unwrap_or_else(|| "?".into()))),
+            };
+        }
+        if oid == RSA_ENCRYPTION {
+            return CertKey::Rsa(bits.to_vec());
         }
         if oid == ID_ED25519 {
             if let Ok(bytes) = <[u8; 32]>::try_from(bits) {
@@ -66,21 +83,45 @@ impl CertKey {
         CertKey::Unsupported(format!("key algorithm {oid}"))
     }
 
-    /// Verify `signature` over `message` as the attestation (or certificate) signature.
-    /// ECDSA signatures are DER, Ed25519 raw 64 bytes.
+    /// Verify an attestation signature over `message` with this key's natural algorithm
+    /// (ES256, ES384, RS256, EdDSA). ECDSA signatures are DER, Ed25519 raw 64 bytes.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), String> {
         match self {
-            CertKey::P256(key) => {
+            CertKey::P256 { key, .. } => {
                 let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| "the signature is not a DER ECDSA signature".to_string())?;
                 key.verify(message, &sig).map_err(|_| "the P-256 signature does not verify".to_string())
             }
+            CertKey::P384(point) => ring_verify(&ring::signature::ECDSA_P384_SHA384_ASN1, point, message, signature, "P-384"),
+            CertKey::Rsa(key) => ring_verify(&ring::signature::RSA_PKCS1_2048_8192_SHA256, key, message, signature, "RSA"),
             CertKey::Ed25519(key) => {
                 let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| "the signature is not 64 bytes".to_string())?;
                 key.verify_strict(message, &sig).map_err(|_| "the Ed25519 signature does not verify".to_string())
             }
-            CertKey::Unsupported(what) => Err(format!("{what} is not supported (P-256 and Ed25519 are)")),
+            CertKey::Unsupported(what) => Err(format!("{what} is not supported (P-256, P-384, RSA and Ed25519 are)")),
         }
     }
+
+    /// Verify a certificate signature made with `algorithm` by this (issuer's) key.
+    pub fn verify_certificate(&self, algorithm: ObjectIdentifier, tbs: &[u8], signature: &[u8]) -> Result<(), String> {
+        use ring::signature as rs;
+        let (ring_alg, key): (&'static dyn rs::VerificationAlgorithm, &[u8]) = match (self, algorithm) {
+            (CertKey::P256 { .. }, a) if a == ECDSA_WITH_SHA256 => return self.verify(tbs, signature),
+            (CertKey::Ed25519(_), a) if a == ID_ED25519 => return self.verify(tbs, signature),
+            (CertKey::P256 { sec1, .. }, a) if a == ECDSA_WITH_SHA384 => (&rs::ECDSA_P256_SHA384_ASN1, sec1),
+            (CertKey::P384(point), a) if a == ECDSA_WITH_SHA384 => (&rs::ECDSA_P384_SHA384_ASN1, point),
+            (CertKey::P384(point), a) if a == ECDSA_WITH_SHA256 => (&rs::ECDSA_P384_SHA256_ASN1, point),
+            (CertKey::Rsa(k), a) if a == SHA256_WITH_RSA => (&rs::RSA_PKCS1_2048_8192_SHA256, k),
+            (CertKey::Rsa(k), a) if a == SHA384_WITH_RSA => (&rs::RSA_PKCS1_2048_8192_SHA384, k),
+            (CertKey::Rsa(k), a) if a == SHA512_WITH_RSA => (&rs::RSA_PKCS1_2048_8192_SHA512, k),
+            (CertKey::Unsupported(what), _) => return Err(format!("the root's {what} is not supported (P-256, P-384, RSA and Ed25519 are)")),
+            (_, a) => return Err(format!("signature algorithm {a} does not fit the root's key")),
+        };
+        ring_verify(ring_alg, key, tbs, signature, "certificate")
+    }
+}
+
+fn ring_verify(alg: &'static dyn ring::signature::VerificationAlgorithm, key: &[u8], message: &[u8], signature: &[u8], what: &str) -> Result<(), String> {
+    ring::signature::UnparsedPublicKey::new(alg, key).verify(message, signature).map_err(|_| format!("the {what} signature does not verify"))
 }
 
 /// A trusted certificate and where it came from.
@@ -225,12 +266,7 @@ impl Leaf {
         let signature = self.cert.signature().raw_bytes();
         let mut reasons = Vec::new();
         for anchor in anchors.anchors.iter().filter(|a| a.subject_der == issuer_der) {
-            let result = match (&anchor.key, alg) {
-                (CertKey::P256(_), a) if a == ECDSA_WITH_SHA256 => anchor.key.verify(&tbs, signature),
-                (CertKey::Ed25519(_), a) if a == ID_ED25519 => anchor.key.verify(&tbs, signature),
-                (_, a) => Err(format!("signature algorithm {a} with this root's key is not supported")),
-            };
-            match result {
+            match anchor.key.verify_certificate(alg, &tbs, signature) {
                 Ok(()) => return Ok(anchor),
                 Err(e) => reasons.push(format!("{} ({}): {e}", anchor.subject, anchor.source.display())),
             }
