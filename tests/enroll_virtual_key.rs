@@ -274,7 +274,7 @@ fn a_wrong_pin_writes_nothing_and_says_tries_left() {
     let out = fx.skset(&["enroll", "--policy", POLICY, "--out", fx.out.to_str().unwrap(), "--device", &fx.vk.path(), "--pin-file", &fx.secret("wrong-pin"), "--passphrase-file", &fx.secret("passphrase"), "--yes"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("wrong PIN: 7 tries left"), "{}", text(&out.stderr));
-    assert!(!fx.out.join("id_root").exists());
+    assert!(!fx.out.exists(), "nothing on disk, not even the directory");
     assert_eq!(fx.vk.open().list_ssh_credentials(&pin(TEST_PIN)).unwrap().len(), 0);
 }
 
@@ -333,6 +333,6 @@ fn a_key_without_enough_resident_slots_is_refused_before_any_write() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("2 free resident slots, the plan needs 3"), "{stderr}");
-    assert!(!out_dir.join("id_root").exists());
+    assert!(!out_dir.exists(), "pre-flight does not even create the directory");
     assert_eq!(vk.open().list_ssh_credentials(&pin(TEST_PIN)).unwrap().len(), 0, "nothing was created");
 }

@@ -215,6 +215,13 @@ pub fn write_mode(
     };
     let private = render_private_key(&credential, &key.comment, protection).map_err(|e: PrivateKeyError| render_err(&mode, e))?;
     let public = render_public_key_line(&credential, &key.comment).map_err(|e| render_err(&mode, e))?;
+    // A credential just made on the device and no file for it: the error must say so.
+    let files_error = |source| match status {
+        ModeStatus::Created | ModeStatus::Replaced => EnrollError::FilesAfterCredential { mode: mode.clone(), resident: key.resident, source },
+        _ => EnrollError::Files { mode: mode.clone(), source },
+    };
+    // The directory appears with the first file, not at pre-flight.
+    prepare_out_dir(out_dir).map_err(files_error)?;
     let mut set = WriteSet::new();
     let add = |set: &mut WriteSet, path: &Path, bytes: &[u8], file_mode: u32| {
         // Pre-flight only lets an existing file through when replacing was confirmed.
@@ -238,10 +245,7 @@ pub fn write_mode(
         add(&mut set, &out_dir.join(challenge_file(&key.attestation_file)), challenge, MODE_PUBLIC);
         attestation_written = true;
     }
-    let written = set.commit().map_err(|source| match status {
-        ModeStatus::Created | ModeStatus::Replaced => EnrollError::FilesAfterCredential { mode: mode.clone(), resident: key.resident, source },
-        _ => EnrollError::Files { mode: mode.clone(), source },
-    })?;
+    let written = set.commit().map_err(files_error)?;
     let files: Vec<PathBuf> = written.iter().map(|w| w.path.clone()).collect();
     let backups: Vec<PathBuf> = written.iter().filter_map(|w| w.backup.clone()).collect();
     events(EnrollEvent::FilesWritten { mode: mode.clone(), files: files.clone() });

@@ -201,9 +201,14 @@ pub fn preflight(
         checks.push(Check::warn("foreign-credentials", format!("the key also holds ssh credentials this policy does not name: {}", names.join(", ")), "they are left alone; skset recover can write their files"));
     }
 
-    match crate::fsio::ensure_private_dir(out_dir).map(drop) {
-        Ok(()) => checks.push(Check::pass("out-dir", format!("{} is private (0700)", out_dir.display()))),
-        Err(e) => checks.push(Check::fail("out-dir", e.to_string(), "fix the directory's permissions or choose another with --out")),
+    // Look, don't create: nothing is written before the user has seen the plan.
+    if out_dir.exists() {
+        match crate::fsio::ensure_private_dir(out_dir).map(drop) {
+            Ok(()) => checks.push(Check::pass("out-dir", format!("{} is private", out_dir.display()))),
+            Err(e) => checks.push(Check::fail("out-dir", e.to_string(), "fix the directory's permissions or choose another with --out")),
+        }
+    } else {
+        checks.push(Check::pass("out-dir", format!("{} will be created (0700)", out_dir.display())));
     }
 
     Ok(Preflight { device: info, checks, modes, foreign_credentials })

@@ -48,7 +48,6 @@ pub fn recover(
 ) -> Result<RecoverReport, RecoverError> {
     let on_device = device.list_ssh_credentials(pin)?;
     let options = PreflightOptions { replace_existing: vec![], force };
-    super::execute::prepare_out_dir(out_dir).map_err(|source| EnrollError::Files { mode: "recover".into(), source })?;
     let mut report = RecoverReport::default();
     for key in &plan.keys {
         if !key.resident {
