@@ -336,3 +336,76 @@ fn a_key_without_enough_resident_slots_is_refused_before_any_write() {
     assert!(!out_dir.exists(), "pre-flight does not even create the directory");
     assert_eq!(vk.open().list_ssh_credentials(&pin(TEST_PIN)).unwrap().len(), 0, "nothing was created");
 }
+
+/// A real full disk: a tmpfs too small for the four modes' files.
+struct TinyDisk {
+    dir: tempfile::TempDir,
+}
+
+impl TinyDisk {
+    fn mount(bytes: usize) -> Option<TinyDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={bytes},mode=0700"), "tmpfs"]).arg(dir.path()).status().map(|s| s.success()).unwrap_or(false);
+        if !ok {
+            eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+            return None;
+        }
+        Some(TinyDisk { dir })
+    }
+
+    fn grow(&self, bytes: usize) {
+        let ok = Command::new("mount").args(["-o", &format!("remount,size={bytes}")]).arg(self.dir.path()).status().unwrap().success();
+        assert!(ok, "remount the tmpfs larger");
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[test]
+fn a_full_disk_mid_way_leaves_whole_files_and_a_rerun_finishes_without_duplicates() {
+    let Some(fx) = Fixture::new() else { return };
+    // One page: room for the first mode's files at most.
+    let Some(disk) = TinyDisk::mount(4096) else { return };
+    let out_dir = disk.dir.path().join("ssh");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["enroll", "--policy", POLICY, "--label", "laptop", "--out", out_dir.to_str().unwrap(), "--device"];
+        let path = fx.vk.path();
+        let pin = fx.secret("pin");
+        let pass = fx.secret("passphrase");
+        args.extend_from_slice(&[&path, "--pin-file", &pin, "--passphrase-file", &pass, "--yes"]);
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_skset")).args(&args).output().unwrap()
+    };
+    let out = run(&[]);
+    assert!(!out.status.success(), "the disk is too small: {}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("the credential was created on the security key, but its files could not be written"), "{stderr}");
+    assert!(stderr.contains("Run the same command again"), "{stderr}");
+    // Every file there is whole: each private key parses, each .pub has a full line.
+    for entry in std::fs::read_dir(&out_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.starts_with('.'), "no temporary file left: {name}");
+        if name.starts_with("id_") && !name.contains('.') {
+            inspect_private_key(&std::fs::read(&path).unwrap()).unwrap_or_else(|e| panic!("{name} is not whole: {e}"));
+        }
+        if name.ends_with(".pub") {
+            assert!(std::fs::read_to_string(&path).unwrap().ends_with('\n'), "{name} is not whole");
+        }
+    }
+
+    disk.grow(1 << 20);
+    let out = run(&["--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let statuses: Vec<&str> = report["modes"].as_array().unwrap().iter().map(|m| m["status"].as_str().unwrap()).collect();
+    assert!(statuses.contains(&"adopted"), "the credential made before the disk filled is picked up: {statuses:?}");
+    assert_eq!(fx.vk.open().list_ssh_credentials(&pin(TEST_PIN)).unwrap().len(), 3, "no duplicates on the key");
+    for mode in ["root", "sudo", "robo"] {
+        assert!(ssh_keygen(&["-y", "-f", out_dir.join(format!("id_{mode}")).to_str().unwrap()]).status.success());
+    }
+}
