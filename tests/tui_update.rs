@@ -648,4 +648,11 @@ fn a_fleet_size_audit_keeps_the_most_severe_findings_and_exact_counts() {
     let kept: Vec<_> = report.findings.iter().map(|f| (f.severity, f.location.line.unwrap())).collect();
     assert_eq!(kept, [(Severity::Error, 4), (Severity::Error, 5), (Severity::Error, 6)]);
     assert_eq!(report.left_out, 5);
+
+    // The screen says so, and where to get them all.
+    let mut app = at_audit_form();
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Audited(Ok(report)));
+    let screen = draw(&app, 80, 24).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(screen.contains("showing the 3 most severe; 5 less severe left out"), "{screen}");
 }
