@@ -228,7 +228,7 @@ fn recover() {
 }
 
 #[test]
-fn explain_and_audit() {
+fn explain() {
     let mut app = app();
     press(&mut app, KeyCode::Char('4'));
     press(&mut app, KeyCode::Enter);
@@ -236,9 +236,81 @@ fn explain_and_audit() {
     press(&mut app, KeyCode::Right);
     press(&mut app, KeyCode::Right);
     snap("explain_wheel", &app);
-    let mut app = tui_fixtures::app();
+}
+
+fn at_audit_form() -> App {
+    let mut app = app();
     press(&mut app, KeyCode::Char('3'));
-    snap("audit_coming", &app);
+    app
+}
+
+fn at_audit_findings() -> App {
+    let mut app = at_audit_form();
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Audited(Ok(audit_report())));
+    app
+}
+
+fn at_audit_clean() -> App {
+    let mut app = at_audit_form();
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Audited(Ok(clean_audit_report())));
+    app
+}
+
+fn at_audit_failed() -> App {
+    let mut app = at_audit_form();
+    press(&mut app, KeyCode::Enter);
+    let message = "cannot read /root/.ssh: Permission denied (os error 13); check the path, and run the audit as a user who may read it";
+    done(&mut app, Done::Audited(Err(Problem::new(message))));
+    app
+}
+
+#[test]
+fn audit() {
+    let mut app = at_audit_form();
+    snap("audit_form", &app);
+    for _ in 0..2 {
+        press(&mut app, KeyCode::Down);
+    }
+    type_text(&mut app, "/srv/dumps/web1-admin.keys:admin");
+    snap("audit_form_authorized_keys", &app);
+    press(&mut app, KeyCode::Up);
+    update(&mut app, Msg::Key(crossterm::event::KeyEvent::new(KeyCode::Char('u'), crossterm::event::KeyModifiers::CONTROL)));
+    press(&mut app, KeyCode::Down);
+    update(&mut app, Msg::Key(crossterm::event::KeyEvent::new(KeyCode::Char('u'), crossterm::event::KeyModifiers::CONTROL)));
+    press(&mut app, KeyCode::Enter);
+    snap("audit_form_nothing_to_audit", &app);
+
+    let mut app = at_audit_form();
+    press(&mut app, KeyCode::Enter);
+    snap("audit_running", &app);
+
+    let mut app = at_audit_findings();
+    snap("audit_findings", &app);
+    // The server line: mode, account, line and column in the details.
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Down);
+    }
+    snap("audit_findings_server_line", &app);
+    // Many findings: the table scrolls to keep the selected one in view.
+    let mut app = at_audit_form();
+    press(&mut app, KeyCode::Enter);
+    let mut report = audit_report();
+    let template = report.findings[4].clone();
+    for line in 13..53 {
+        let mut f = template.clone();
+        f.location.line = Some(line);
+        report.findings.insert(4 + (line - 13) as usize, f);
+        report.summary.counts.warning += 1;
+    }
+    done(&mut app, Done::Audited(Ok(report)));
+    for _ in 0..30 {
+        press(&mut app, KeyCode::Down);
+    }
+    snap("audit_findings_scrolled", &app);
+    snap("audit_clean", &at_audit_clean());
+    snap("audit_failed", &at_audit_failed());
 }
 
 #[test]
@@ -251,7 +323,22 @@ fn too_small_terminal_says_so() {
 /// outside the frame (TestBackend would panic), as when the user drags the window.
 #[test]
 fn every_screen_survives_any_size() {
-    let states = vec![app(), at_devices(), at_checks(false), at_pin(false), at_pin(true), app_at_review(collision_preflight()), at_generate(), at_passphrase(), at_summary(), at_recover_ready()];
+    let states = vec![
+        app(),
+        at_devices(),
+        at_checks(false),
+        at_pin(false),
+        at_pin(true),
+        app_at_review(collision_preflight()),
+        at_generate(),
+        at_passphrase(),
+        at_summary(),
+        at_recover_ready(),
+        at_audit_form(),
+        at_audit_findings(),
+        at_audit_clean(),
+        at_audit_failed(),
+    ];
     for state in &states {
         for w in [1, 10, 40, 59, 60, 61, 80, 100, 200] {
             for h in [1, 5, 15, 16, 17, 24, 60] {
@@ -274,4 +361,15 @@ fn no_color_means_no_colour() {
     assert_eq!(colours(&app), 0);
     app.theme = Theme { color: true };
     assert!(colours(&app) > 0);
+
+    // The audit's severities: red, yellow, grey with colour; marks and words without.
+    let mut app = at_audit_findings();
+    assert_eq!(colours(&app), 0);
+    let screen = draw(&app, 80, 24);
+    assert!(screen.contains("✗ error") && screen.contains("! warning") && screen.contains("i info"), "{screen}");
+    app.theme = Theme { color: true };
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|frame| skset::tui::view::view(&app, frame)).unwrap();
+    let fg: std::collections::HashSet<Color> = terminal.backend().buffer().content.iter().map(|c| c.fg).collect();
+    assert!(fg.contains(&Color::Red) && fg.contains(&Color::Yellow), "{fg:?}");
 }

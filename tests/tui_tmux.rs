@@ -272,3 +272,57 @@ fn without_a_terminal_skset_prints_help() {
     assert!(text.contains("Usage: skset [OPTIONS] [COMMAND]"), "{text}");
     assert!(!text.contains('\x1b'), "no terminal control sequences without a terminal");
 }
+
+/// Home → Audit at a terminal: the default ~/.ssh audited on the worker, findings in the
+/// table with the selected one's details, an unreadable directory as a recoverable error.
+#[test]
+fn an_audit_of_a_broken_ssh_dir_shows_its_findings_at_a_terminal() {
+    if !Tmux::available() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup();
+    let ssh = s.home.join(".ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    std::fs::write(ssh.join("config"), "Host *\n    ForwardAgent yes\n").unwrap();
+    std::fs::write(ssh.join("authorized_keys"), "ssh-ed25519 AAAAnotbase64 truncated\n").unwrap();
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o777)).unwrap();
+    // The device is never opened: the audit reads files only.
+    let tmux = Tmux::start(&wizard_command(&s.home, "/nonexistent/hidraw0", &s.out));
+
+    tmux.wait_for("Enroll a new key");
+    tmux.keys(&["3"]);
+    // The last line drawn: the form is on screen whole.
+    tmux.wait_for("same as: skset audit --ssh-dir ~/.ssh");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("finding(s)");
+    let screen = tmux.wait_for("why: ");
+    assert!(screen.contains("✗ FAIL at error"), "{screen}");
+    assert!(screen.contains("AU007 ssh-dir-permissions"), "{screen}");
+    assert!(screen.contains("AU030 line-unparseable") && screen.contains("~/.ssh/authorized_keys:1"), "{screen}");
+    assert!(screen.contains("AU051 forward-agent-exposes-agent"), "{screen}");
+    // Errors first: the directory's permissions are selected, with their fix and why.
+    assert!(screen.contains("fix: chmod 700"), "{screen}");
+    assert!(screen.contains("why: Whoever can write the directory"), "{screen}");
+
+    // The next finding's details follow the selection.
+    tmux.keys(&["Down"]);
+    tmux.wait_for("fix: correct or remove line 1");
+
+    // An unreadable directory: the message, and Esc back to the form.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("same as: skset audit --ssh-dir ~/.ssh");
+    tmux.keys(&["Down", "C-u"]);
+    tmux.text("/nonexistent/.ssh");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Audit: could not run");
+    let screen = tmux.wait_for("Esc goes back to the form");
+    assert!(screen.contains("cannot read /nonexistent/.ssh"), "{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("same as: skset audit --ssh-dir /nonexistent/.ssh");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Enroll a new key");
+    tmux.keys(&["q"]);
+    tmux.wait_for_history("SKSET-EXIT=0");
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700)).unwrap();
+}

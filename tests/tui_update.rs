@@ -471,3 +471,188 @@ fn a_crash_in_the_worker_becomes_an_error_on_screen() {
     assert!(notice(&app).contains("boom"));
     assert!(matches!(&app.session.progress[0], ModeState::Failed { retry: true, .. }));
 }
+
+// ---------------------------------------------------------------- audit
+
+fn at_audit_form() -> skset::tui::app::App {
+    let mut app = app();
+    assert!(press(&mut app, KeyCode::Char('3')).is_empty(), "the form asks the worker for nothing");
+    assert!(matches!(app.screen, Screen::AuditForm));
+    assert_eq!(app.session.flow, Flow::Audit);
+    app
+}
+
+fn ctrl(app: &mut skset::tui::app::App, c: char) -> Vec<Effect> {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    update(app, Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)))
+}
+
+#[test]
+fn audit_form_runs_on_the_worker_and_shows_findings_most_severe_first() {
+    let mut app = at_audit_form();
+    let form = &app.session.audit_form;
+    assert_eq!((form.focus, form.fields[1].value.as_str()), (0, "~/.ssh"), "the ssh dir defaults to ~/.ssh");
+    assert_eq!(form.command_line(), "skset audit --ssh-dir ~/.ssh");
+
+    // The policy field takes a path; 'q' is a letter here, not quit.
+    type_text(&mut app, "~/team policy.yaml");
+    assert!(!app.quit);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "/srv/dumps/web1.keys:admin");
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "~/.ssh/config.d/work");
+    assert_eq!(
+        app.session.audit_form.command_line(),
+        "skset audit --policy ~/'team policy.yaml' --ssh-dir ~/.ssh --authorized-keys /srv/dumps/web1.keys:admin --ssh-config ~/.ssh/config.d/work"
+    );
+
+    let effects = press(&mut app, KeyCode::Enter);
+    match effects.as_slice() {
+        [Effect::Audit(request)] => {
+            assert_eq!(request.policy, Some(PathBuf::from("/home/user/team policy.yaml")));
+            assert_eq!(request.ssh_dir, Some(PathBuf::from("/home/user/.ssh")));
+            assert_eq!(request.authorized_keys.as_deref(), Some("/srv/dumps/web1.keys:admin"));
+            assert_eq!(request.ssh_config, Some(PathBuf::from("/home/user/.ssh/config.d/work")));
+        }
+        other => panic!("expected one Audit effect, got {other:?}"),
+    }
+    // Running: the spinner says what, keys wait.
+    assert!(app.pending.as_ref().unwrap().what.starts_with("Auditing ~/.ssh"), "{:?}", app.pending);
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(matches!(app.screen, Screen::AuditForm));
+
+    done(&mut app, Done::Audited(Ok(audit_report())));
+    assert!(app.pending.is_none());
+    assert!(matches!(app.screen, Screen::AuditFindings { selected: 0, scroll: 0 }));
+    let report = app.session.audit_report.as_ref().unwrap();
+    assert!(!report.passes());
+    let severities: Vec<_> = report.findings.iter().map(|f| f.severity).collect();
+    assert!(severities.windows(2).all(|w| w[0] >= w[1]), "most severe first: {severities:?}");
+    assert_eq!(report.findings.first().map(|f| f.rule), Some("AU002"), "file order within a severity");
+    assert_eq!(report.findings.last().map(|f| f.rule), Some("AU023"));
+
+    // Moving: ↑↓ within the table, PgDn scrolls the details, a new finding starts them at the top.
+    press(&mut app, KeyCode::Up);
+    assert!(matches!(app.screen, Screen::AuditFindings { selected: 0, .. }));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::PageDown);
+    assert!(matches!(app.screen, Screen::AuditFindings { selected: 1, scroll: 3 }));
+    press(&mut app, KeyCode::Down);
+    assert!(matches!(app.screen, Screen::AuditFindings { selected: 2, scroll: 0 }));
+    press(&mut app, KeyCode::End);
+    press(&mut app, KeyCode::Down);
+    assert!(matches!(app.screen, Screen::AuditFindings { selected: 5, .. }));
+
+    // Esc: back to the form, as it was; r from there is Enter again.
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.screen, Screen::AuditForm));
+    assert_eq!(app.session.audit_form.fields[2].value, "/srv/dumps/web1.keys:admin");
+    assert_eq!(names(&press(&mut app, KeyCode::Enter)), ["Audit"]);
+    done(&mut app, Done::Audited(Ok(audit_report())));
+    // r runs the same audit again (after a chmod, say).
+    assert_eq!(names(&press(&mut app, KeyCode::Char('r'))), ["Audit"]);
+    done(&mut app, Done::Audited(Ok(clean_audit_report())));
+    assert!(app.session.audit_report.as_ref().unwrap().passes());
+
+    // Enter: home, on the Audit item.
+    assert_eq!(names(&press(&mut app, KeyCode::Enter)), ["Forget"]);
+    assert!(matches!(app.screen, Screen::Home { selected: 2 }));
+}
+
+#[test]
+fn an_unreadable_input_is_an_error_state_with_the_way_back() {
+    let mut app = at_audit_form();
+    press(&mut app, KeyCode::Down);
+    ctrl(&mut app, 'u');
+    assert_eq!(app.session.audit_form.fields[1].value, "", "Ctrl-U clears the field");
+    type_text(&mut app, "/nonexistent/.ssh");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(names(&effects), ["Audit"]);
+    let message = "cannot read /nonexistent/.ssh: No such file or directory (os error 2); check the path, and run the audit as a user who may read it";
+    done(&mut app, Done::Audited(Err(Problem::new(message))));
+    assert!(matches!(app.screen, Screen::AuditFailed));
+    assert_eq!(app.session.audit_error.as_deref(), Some(message));
+    assert!(app.session.audit_report.is_none());
+
+    // r tries the same again; Esc goes back to the form with the path still there.
+    let effects = press(&mut app, KeyCode::Char('r'));
+    assert!(matches!(effects.as_slice(), [Effect::Audit(r)] if r.ssh_dir == Some(PathBuf::from("/nonexistent/.ssh"))));
+    done(&mut app, Done::Audited(Err(Problem::new(message))));
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.screen, Screen::AuditForm));
+    assert_eq!(app.session.audit_form.focus, 1);
+    assert_eq!(app.session.audit_form.fields[1].value, "/nonexistent/.ssh");
+
+    // Fixed: the audit runs and the error is gone.
+    ctrl(&mut app, 'u');
+    type_text(&mut app, "/home/user/.ssh");
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Audited(Ok(clean_audit_report())));
+    assert!(matches!(app.screen, Screen::AuditFindings { .. }));
+    assert!(app.session.audit_error.is_none());
+}
+
+#[test]
+fn audit_form_refuses_nothing_to_audit_and_esc_goes_home() {
+    let mut app = at_audit_form();
+    press(&mut app, KeyCode::Down);
+    ctrl(&mut app, 'u');
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.session.audit_form.error.as_deref().unwrap().contains("Nothing to audit"));
+    assert!(app.pending.is_none());
+    // Typing clears the complaint.
+    type_text(&mut app, "x");
+    assert!(app.session.audit_form.error.is_none());
+    // Up from the first field wraps to the last.
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.session.audit_form.focus, 3);
+
+    assert_eq!(names(&press(&mut app, KeyCode::Esc)), ["Forget"]);
+    assert!(matches!(app.screen, Screen::Home { selected: 2 }));
+    // Coming back starts a fresh form.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.session.audit_form.fields[1].value, "~/.ssh");
+    assert!(app.session.audit_form.fields[2].value.is_empty());
+
+    // Ctrl-C quits from the form at once (nothing changed).
+    ctrl(&mut app, 'c');
+    assert!(app.quit);
+}
+
+#[test]
+fn an_answer_after_leaving_the_audit_is_ignored() {
+    let mut app = app();
+    done(&mut app, Done::Audited(Ok(audit_report())));
+    assert!(matches!(app.screen, Screen::Home { .. }));
+    assert!(app.session.audit_report.is_none());
+}
+
+#[test]
+fn a_fleet_size_audit_keeps_the_most_severe_findings_and_exact_counts() {
+    use skset::audit::rules::{ATTESTATION_SELF, FILE_BASED_KEY, FILE_BASED_KEY_UNENCRYPTED};
+    use skset::audit::{AuditFinding, Location, Severity};
+    use skset::tui::message::AuditReport;
+    let at = |rule, line| AuditFinding::new(rule, Location::line(std::path::Path::new("/srv/keys"), line), "m", "f");
+    let mut collector = AuditReport::collector(3);
+    collector.push(at(&ATTESTATION_SELF, 1));
+    collector.push(at(&FILE_BASED_KEY, 2));
+    collector.push(at(&ATTESTATION_SELF, 3));
+    collector.push(at(&FILE_BASED_KEY_UNENCRYPTED, 4)); // full: the last info makes room
+    collector.push(at(&FILE_BASED_KEY_UNENCRYPTED, 5)); // and the other info
+    collector.push(at(&FILE_BASED_KEY_UNENCRYPTED, 6)); // then the warning
+    collector.push(at(&FILE_BASED_KEY_UNENCRYPTED, 7)); // nothing less severe left: left out
+    collector.push(at(&ATTESTATION_SELF, 8));
+    let report = collector.finish(Default::default());
+    let kept: Vec<_> = report.findings.iter().map(|f| (f.severity, f.location.line.unwrap())).collect();
+    assert_eq!(kept, [(Severity::Error, 4), (Severity::Error, 5), (Severity::Error, 6)]);
+    assert_eq!(report.left_out, 5);
+
+    // The screen says so, and where to get them all.
+    let mut app = at_audit_form();
+    press(&mut app, KeyCode::Enter);
+    done(&mut app, Done::Audited(Ok(report)));
+    let screen = draw(&app, 80, 24).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(screen.contains("showing the 3 most severe; 5 less severe left out"), "{screen}");
+}

@@ -1,7 +1,7 @@
 //! The wizard's state: what the user chose so far, what the device and the engine said,
 //! and which screen is showing. Plain data: `update` changes it, `view` draws it.
 
-use super::message::{DeviceChoice, LoadedPolicy, OpenedDevice};
+use super::message::{AuditReport, AuditRequest, DeviceChoice, LoadedPolicy, OpenedDevice};
 use super::theme::Theme;
 use super::widgets::{SecretInput, TextInput};
 use crate::device::{CredentialCounts, Pin};
@@ -67,7 +67,7 @@ impl Flow {
             Flow::Enroll => &["key", "checks", "PIN", "policy", "review", "make", "passphrase", "done"],
             Flow::Recover => &["key", "PIN", "policy", "recover", "done"],
             Flow::Explain => &["policy", "explain"],
-            Flow::Audit => &["audit"],
+            Flow::Audit => &["what to audit", "findings"],
         }
     }
 }
@@ -97,7 +97,12 @@ pub enum Screen {
     RecoverReady,
     RecoverReport { scroll: u16 },
     Explain { mode: usize, scroll: u16 },
-    Audit,
+    /// What to audit (the form lives in [`Session::audit_form`], so it survives a run).
+    AuditForm,
+    /// The findings table; `scroll` is the details pane's.
+    AuditFindings { selected: usize, scroll: u16 },
+    /// The audit could not run (unreadable input, a broken policy): the message and the way back.
+    AuditFailed,
 }
 
 impl Screen {
@@ -119,6 +124,7 @@ impl Screen {
             (Flow::Recover, Screen::RecoverReady) => 3,
             (Flow::Recover, Screen::RecoverReport { .. }) => 4,
             (Flow::Explain, Screen::Explain { .. }) => 1,
+            (Flow::Audit, Screen::AuditFindings { .. } | Screen::AuditFailed) => 1,
             _ => 0,
         }
     }
@@ -205,6 +211,60 @@ impl PassphraseScreen {
     }
 }
 
+/// The audit form's fields, in order: label, and what goes in it.
+pub const AUDIT_FIELDS: [(&str, &str); 4] = [
+    ("policy", "a policy file (YAML); empty: the built-in four-mode policy"),
+    ("ssh dir", "its key files, attestations, authorized_keys and config"),
+    ("authorized_keys", "optional: a server's authorized_keys, FILE[:ACCOUNT]"),
+    ("ssh_config", "optional: another ssh_config (the dir's own is read too)"),
+];
+pub const AUDIT_POLICY: usize = 0;
+pub const AUDIT_SSH_DIR: usize = 1;
+pub const AUDIT_AUTHORIZED_KEYS: usize = 2;
+pub const AUDIT_SSH_CONFIG: usize = 3;
+
+/// What to audit, as typed (paths may start with `~/`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditForm {
+    pub fields: [TextInput; 4],
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
+impl AuditForm {
+    pub fn new(ssh_dir: impl Into<String>) -> AuditForm {
+        let mut form = AuditForm::default();
+        form.fields[AUDIT_SSH_DIR] = TextInput::new(ssh_dir);
+        form
+    }
+
+    /// A field's text, trimmed; None when empty.
+    pub fn value(&self, field: usize) -> Option<&str> {
+        self.fields.get(field).map(|f| f.value.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// The `skset audit` command that runs the same audit (for scripts and CI).
+    pub fn command_line(&self) -> String {
+        let mut words = vec!["skset audit".to_string()];
+        let options = [(AUDIT_POLICY, "--policy"), (AUDIT_SSH_DIR, "--ssh-dir"), (AUDIT_AUTHORIZED_KEYS, "--authorized-keys"), (AUDIT_SSH_CONFIG, "--ssh-config")];
+        for (field, option) in options {
+            if let Some(value) = self.value(field) {
+                words.push(format!("{option} {}", shell_arg(value)));
+            }
+        }
+        words.join(" ")
+    }
+}
+
+/// A path as typed, quoted for a shell, `~/` left outside the quotes so the shell expands it.
+fn shell_arg(value: &str) -> String {
+    match value.strip_prefix("~/") {
+        Some(rest) if !rest.is_empty() => format!("~/{}", crate::policy::plan::shell_word(rest)),
+        _ if value == "~" => value.to_string(),
+        _ => crate::policy::plan::shell_word(value),
+    }
+}
+
 /// Where one mode is, on the Generate screen.
 #[derive(Debug, Clone)]
 pub enum ModeState {
@@ -247,6 +307,11 @@ pub struct Session {
     pub finished: bool,
     /// Recover: replace files that hold a different key (backups kept).
     pub recover_force: bool,
+    /// Audit: the form, the request last sent, and its answer.
+    pub audit_form: AuditForm,
+    pub audit_request: Option<AuditRequest>,
+    pub audit_report: Option<AuditReport>,
+    pub audit_error: Option<String>,
 }
 
 impl Session {
@@ -270,6 +335,10 @@ impl Session {
             changed: false,
             finished: false,
             recover_force: false,
+            audit_form: AuditForm::default(),
+            audit_request: None,
+            audit_report: None,
+            audit_error: None,
         }
     }
 

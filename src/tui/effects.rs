@@ -6,7 +6,8 @@
 //! The worker owns the opened device, the simulated key (if any) and the credentials made
 //! but not yet written ([`Prepared`]): they never cross into the UI thread's state.
 
-use super::message::{DeviceChoice, Done, LoadedPolicy, Msg, OpenedDevice, PolicySource, PreparedSummary, Problem};
+use super::message::{AuditReport, AuditRequest, DeviceChoice, Done, LoadedPolicy, Msg, OpenedDevice, PolicySource, PreparedSummary, Problem, AUDIT_SHOWN_MAX};
+use crate::audit::{self, AuditInput, AuthorizedKeysInput};
 use crate::device::{self, Authenticator, CtapAuthenticator, CtapOptions, EventSink, Pin};
 use crate::enroll::{self, recover, ModePreflight, Prepared, PreflightOptions, Secrets};
 use crate::policy::{self, EnrollmentPlan, PlannedKey};
@@ -45,6 +46,8 @@ pub enum Effect {
     Recover { plan: Box<EnrollmentPlan>, pin: Pin, out_dir: PathBuf, force: bool },
     /// Drop prepared credentials (the flow was left before writing).
     Forget,
+    /// Read the files and audit them against the policy (no device).
+    Audit(AuditRequest),
 }
 
 /// Secrets stay out of Debug output (and so out of logs and test failure messages).
@@ -66,6 +69,7 @@ impl fmt::Debug for Effect {
             }
             Effect::Recover { plan, out_dir, force, .. } => write!(f, "Recover {{ policy: {}, out_dir: {}, force: {force} }}", plan.policy, out_dir.display()),
             Effect::Forget => f.write_str("Forget"),
+            Effect::Audit(request) => write!(f, "Audit({request:?})"),
         }
     }
 }
@@ -84,6 +88,7 @@ impl Effect {
             Effect::Write { .. } => "Write",
             Effect::Recover { .. } => "Recover",
             Effect::Forget => "Forget",
+            Effect::Audit(_) => "Audit",
         }
     }
 }
@@ -267,6 +272,7 @@ impl Executor for DeviceExecutor {
                 self.prepared.clear();
                 return;
             }
+            Effect::Audit(request) => Done::Audited(run_audit(&request)),
         };
         let _ = reply.send(Msg::Done(done));
     }
@@ -293,4 +299,32 @@ pub fn load_policy(source: PolicySource, host_name: &str) -> Result<LoadedPolicy
     }
     let explanations = policy::explain(&policy);
     Ok(LoadedPolicy { source, policy, plan, explanations })
+}
+
+/// The audit `skset audit` runs, for the form's request: the policy loaded and checked as
+/// the CLI checks it, the input built (`FILE[:ACCOUNT]` parsed, which looks at the disk),
+/// findings gathered most severe first. Reads files: only the worker calls it.
+pub fn run_audit(request: &AuditRequest) -> Result<AuditReport, Problem> {
+    let policy = match &request.policy {
+        Some(path) => policy::load_policy_file(path),
+        None => policy::default_policy(),
+    }
+    .map_err(|e| Problem::new(e.to_string()))?;
+    let violations: Vec<String> = policy::rules::errors(&policy::check(&policy)).map(|f| f.to_string()).collect();
+    if !violations.is_empty() {
+        return Err(Problem::new(format!(
+            "the policy breaks its own rules, so auditing against it would mislead; fix it first (skset policy check):\n{}",
+            violations.join("\n")
+        )));
+    }
+    let input = AuditInput {
+        ssh_dirs: request.ssh_dir.iter().cloned().collect(),
+        authorized_keys: request.authorized_keys.iter().map(|a| AuthorizedKeysInput::parse(a)).collect(),
+        ssh_configs: request.ssh_config.iter().cloned().collect(),
+        roots: None,
+        policy_dir: request.policy.as_ref().and_then(|p| p.parent()).map(|p| p.to_path_buf()),
+    };
+    let mut collector = AuditReport::collector(AUDIT_SHOWN_MAX);
+    let summary = audit::audit(&policy, &input, &mut |finding| collector.push(finding)).map_err(|e| Problem::new(e.to_string()))?;
+    Ok(collector.finish(summary))
 }

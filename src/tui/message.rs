@@ -2,6 +2,7 @@
 //! clock, and the answers of the effect runner. `update` is a function of these alone, so
 //! tests drive every flow, including every failure, by feeding messages: no device needed.
 
+use crate::audit::{AuditFinding, AuditSummary, Severity};
 use crate::device::{CredentialCounts, DeviceError, DeviceEvent, DeviceInfo, DeviceSummary, PinStatus};
 use crate::enroll::recover::{RecoverError, RecoverReport};
 use crate::enroll::{EnrollError, EnrollEvent, ModeOutcome, ModeStatus, Preflight};
@@ -40,6 +41,8 @@ pub enum Done {
     /// The file half of one mode.
     Written { index: usize, result: Result<ModeOutcome, EnrollError> },
     Recovered(Result<RecoverReport, RecoverError>),
+    /// The audit's findings, or why it could not run (unreadable input, a broken policy).
+    Audited(Result<AuditReport, Problem>),
     /// The runner caught a panic while executing an effect.
     Crashed(String),
 }
@@ -112,4 +115,87 @@ pub struct LoadedPolicy {
 pub struct PreparedSummary {
     pub status: ModeStatus,
     pub fingerprint: String,
+}
+
+/// What the audit form asks the worker to audit: the fields as typed, `~` expanded. The
+/// worker builds the [`crate::audit::AuditInput`] (parsing `FILE[:ACCOUNT]` looks at the disk).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditRequest {
+    /// None: the built-in four-mode policy.
+    pub policy: Option<PathBuf>,
+    pub ssh_dir: Option<PathBuf>,
+    /// `FILE[:ACCOUNT]`, as `skset audit --authorized-keys` takes it.
+    pub authorized_keys: Option<String>,
+    pub ssh_config: Option<PathBuf>,
+}
+
+/// Most findings the wizard keeps to show; the counts stay exact beyond it, and the least
+/// severe findings are the ones left out (a fleet-size file can have millions).
+pub const AUDIT_SHOWN_MAX: usize = 10_000;
+
+/// What the audit found, most severe first (file order within a severity).
+#[derive(Debug, Clone)]
+pub struct AuditReport {
+    pub findings: Vec<AuditFinding>,
+    pub summary: AuditSummary,
+    /// Findings counted but not kept (beyond [`AUDIT_SHOWN_MAX`]).
+    pub left_out: u64,
+}
+
+impl AuditReport {
+    /// Keeps findings as the audit reports them, up to `max`, preferring the more severe.
+    pub fn collector(max: usize) -> AuditCollector {
+        AuditCollector { max, kept: [Vec::new(), Vec::new(), Vec::new()], left_out: 0 }
+    }
+
+    /// The report fails at "error", as `skset audit` does by default.
+    pub fn passes(&self) -> bool {
+        self.summary.counts.at_or_above(Severity::Error) == 0
+    }
+}
+
+/// Gathers findings per severity with a cap; see [`AuditReport::collector`].
+#[derive(Debug)]
+pub struct AuditCollector {
+    max: usize,
+    /// Error, warning, info.
+    kept: [Vec<AuditFinding>; 3],
+    left_out: u64,
+}
+
+impl AuditCollector {
+    fn slot(s: Severity) -> usize {
+        match s {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+            Severity::Info => 2,
+        }
+    }
+
+    pub fn push(&mut self, finding: AuditFinding) {
+        let slot = Self::slot(finding.severity);
+        let total: usize = self.kept.iter().map(Vec::len).sum();
+        if total >= self.max {
+            // Full: make room only by dropping a less severe finding.
+            match (slot + 1..3).rev().find(|&s| !self.kept[s].is_empty()) {
+                Some(lower) => {
+                    self.kept[lower].pop();
+                }
+                None => {
+                    self.left_out += 1;
+                    return;
+                }
+            }
+            self.left_out += 1;
+        }
+        self.kept[slot].push(finding);
+    }
+
+    pub fn finish(self, summary: AuditSummary) -> AuditReport {
+        let [errors, warnings, infos] = self.kept;
+        let mut findings = errors;
+        findings.extend(warnings);
+        findings.extend(infos);
+        AuditReport { findings, summary, left_out: self.left_out }
+    }
 }

@@ -1,4 +1,5 @@
-//! The terminal wizard: the same enrollment engine as `skset enroll`, driven by a person.
+//! The terminal wizard: the same enrollment engine as `skset enroll`, driven by a person,
+//! and the same audit as `skset audit` (Home → Audit: a form, then the findings).
 //!
 //! Elm-style, in four parts you can see in the tree:
 //! - [`message`]: everything that can happen (keys, ticks, answers from the worker);

@@ -4,7 +4,7 @@
 
 use super::app::*;
 use super::effects::{load_policy, Effect, Target};
-use super::message::{Done, LoadedPolicy, Msg, PolicySource};
+use super::message::{AuditRequest, Done, LoadedPolicy, Msg, PolicySource};
 use super::summary;
 use super::widgets::TextInput;
 use crate::device::{DeviceError, DeviceEvent, Pin, PinStatus};
@@ -216,6 +216,24 @@ fn on_done(app: &mut App, done: Done) -> Vec<Effect> {
             vec![]
         }
         Done::Recovered(Err(e)) => error(app, &e.to_string()),
+        Done::Audited(result) => {
+            if app.session.flow != Flow::Audit {
+                return vec![];
+            }
+            match result {
+                Ok(report) => {
+                    app.session.audit_error = None;
+                    app.session.audit_report = Some(report);
+                    app.screen = Screen::AuditFindings { selected: 0, scroll: 0 };
+                }
+                Err(problem) => {
+                    app.session.audit_report = None;
+                    app.session.audit_error = Some(problem.message);
+                    app.screen = Screen::AuditFailed;
+                }
+            }
+            vec![]
+        }
         Done::Crashed(text) => {
             app.touch = None;
             for state in &mut app.session.progress {
@@ -290,7 +308,12 @@ fn start_flow(app: &mut App, flow: Flow) -> Vec<Effect> {
             vec![]
         }
         Flow::Audit => {
-            app.screen = Screen::Audit;
+            let ssh_dir = match &app.options.home {
+                Some(home) => app.show_path(&home.join(".ssh")),
+                None => ".ssh".into(),
+            };
+            app.session.audit_form = AuditForm::new(ssh_dir);
+            app.screen = Screen::AuditForm;
             vec![]
         }
     }
@@ -515,11 +538,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Screen::Summary { .. } | Screen::RecoverReport { .. } => report_key(app, key),
         Screen::RecoverReady => recover_ready_key(app, key),
         Screen::Explain { .. } => explain_key(app, key),
-        Screen::Audit => match key.code {
-            KeyCode::Char('q') => request_quit(app),
-            KeyCode::Esc | KeyCode::Enter => go_home(app),
-            _ => vec![],
-        },
+        Screen::AuditForm => audit_form_key(app, key),
+        Screen::AuditFindings { .. } => audit_findings_key(app, key),
+        Screen::AuditFailed => audit_failed_key(app, key),
     }
 }
 
@@ -1072,5 +1093,111 @@ fn explain_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
         KeyCode::Char('q') => request_quit(app),
         _ => vec![],
+    }
+}
+
+// ---------------------------------------------------------------- audit
+
+/// The form's fields as a request, `~/` expanded; the disk is not looked at here.
+pub fn audit_request(form: &AuditForm, home: Option<&std::path::Path>) -> Result<AuditRequest, String> {
+    let path = |field: usize| form.value(field).map(|v| expand_home(v, home));
+    let request = AuditRequest {
+        policy: path(AUDIT_POLICY),
+        ssh_dir: path(AUDIT_SSH_DIR),
+        authorized_keys: path(AUDIT_AUTHORIZED_KEYS).map(|p| p.to_string_lossy().into_owned()),
+        ssh_config: path(AUDIT_SSH_CONFIG),
+    };
+    if request.ssh_dir.is_none() && request.authorized_keys.is_none() && request.ssh_config.is_none() {
+        return Err("Nothing to audit: give an ssh dir, an authorized_keys file or an ssh_config file.".into());
+    }
+    Ok(request)
+}
+
+fn start_audit(app: &mut App, request: AuditRequest) -> Vec<Effect> {
+    let what: Vec<String> = [request.ssh_dir.as_ref(), request.ssh_config.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|p| app.show_path(p))
+        .chain(request.authorized_keys.clone())
+        .collect();
+    app.pending = Some(Pending { what: format!("Auditing {}", what.join(", ")) });
+    app.session.audit_request = Some(request.clone());
+    vec![Effect::Audit(request)]
+}
+
+fn audit_form_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let form = &mut app.session.audit_form;
+    let field = &mut form.fields[form.focus.min(AUDIT_FIELDS.len() - 1)];
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Char('u') if ctrl => field.value.clear(),
+        KeyCode::Char(_) if ctrl || key.modifiers.contains(KeyModifiers::ALT) => {}
+        KeyCode::Char(c) => {
+            field.push(c);
+            form.error = None;
+        }
+        KeyCode::Backspace => field.pop(),
+        KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % AUDIT_FIELDS.len(),
+        KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + AUDIT_FIELDS.len() - 1) % AUDIT_FIELDS.len(),
+        KeyCode::Enter => match audit_request(form, app.options.home.as_deref()) {
+            Ok(request) => {
+                form.error = None;
+                return start_audit(app, request);
+            }
+            Err(text) => form.error = Some(text),
+        },
+        KeyCode::Esc => return go_home(app),
+        _ => {}
+    }
+    vec![]
+}
+
+fn audit_findings_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let count = app.session.audit_report.as_ref().map(|r| r.findings.len()).unwrap_or(0);
+    let Screen::AuditFindings { selected, scroll: s } = &mut app.screen else { return vec![] };
+    let before = *selected;
+    if up_down(selected, count, &key) {
+        if *selected != before {
+            *s = 0;
+        }
+        return vec![];
+    }
+    match key.code {
+        KeyCode::Home => {
+            *selected = 0;
+            *s = 0;
+        }
+        KeyCode::End => {
+            *selected = count.saturating_sub(1);
+            *s = 0;
+        }
+        KeyCode::PageDown | KeyCode::Char(' ') => *s = s.saturating_add(3),
+        KeyCode::PageUp => *s = s.saturating_sub(3),
+        KeyCode::Esc => app.screen = Screen::AuditForm,
+        KeyCode::Enter => return go_home(app),
+        KeyCode::Char('r') => return audit_again(app),
+        KeyCode::Char('q') => return request_quit(app),
+        _ => {}
+    }
+    vec![]
+}
+
+fn audit_failed_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Esc | KeyCode::Enter => {
+            app.screen = Screen::AuditForm;
+            vec![]
+        }
+        KeyCode::Char('r') => audit_again(app),
+        KeyCode::Char('q') => request_quit(app),
+        _ => vec![],
+    }
+}
+
+/// The same request again (after a chmod, say).
+fn audit_again(app: &mut App) -> Vec<Effect> {
+    match app.session.audit_request.clone() {
+        Some(request) => start_audit(app, request),
+        None => vec![],
     }
 }

@@ -238,3 +238,53 @@ pub fn draw(app: &App, width: u16, height: u16) -> String {
     terminal.draw(|frame| skset::tui::view::view(app, frame)).unwrap();
     terminal.backend().to_string()
 }
+
+/// An audit answer as the worker sends it: several severities, unsorted on purpose (the
+/// collector sorts), in `/home/user` and on a server dump, with a line and a column.
+pub fn audit_report() -> skset::tui::message::AuditReport {
+    use skset::audit::rules::*;
+    use skset::audit::{AuditFinding, AuditSummary, Location, SeverityCounts};
+    use std::path::Path;
+    let ssh = Path::new("/home/user/.ssh");
+    let dump = Path::new("/srv/dumps/web1-admin.keys");
+    let findings = vec![
+        AuditFinding::new(&FILE_BASED_KEY, Location::file(&ssh.join("id_ed25519")), "a file-based ed25519 private key beside the policy's hardware-backed keys", "retire it: remove its line from every authorized_keys, then delete ~/.ssh/id_ed25519"),
+        AuditFinding::new(&ATTESTATION_SELF, Location::file(&ssh.join("id_root.attest")), "the attestation is self-signed by the credential (OpenSK-style): it proves the key was made with this file's challenge, not that it lives in hardware", "use a key whose vendor signs attestations, and list the vendor's root in trusted_attestation_roots").mode(Some("root")),
+        AuditFinding::new(&FILE_BASED_KEY_UNENCRYPTED, Location::file(&ssh.join("id_ed25519")), "a file-based private key without a passphrase: whoever reads the file holds the key", "ssh-keygen -p -f ~/.ssh/id_ed25519, or better retire it"),
+        AuditFinding::new(&NO_TOUCH_REQUIRED_ON_TOUCH_MODE, Location::at(dump, 12, 1), "the sudo key's line has no-touch-required, but mode sudo requires a touch: the server accepts signatures made without one", "remove no-touch-required from line 12 (skset authorized-keys prints the right line)").mode(Some("sudo")).account(Some("admin")),
+        AuditFinding::new(&PRIVATE_KEY_PERMISSIONS, Location::file(&ssh.join("id_ed25519")), "the private key is readable by group or others (mode 0644)", "chmod 600 ~/.ssh/id_ed25519"),
+        AuditFinding::new(&SK_FLAGS_MISMATCH, Location::file(&ssh.join("id_root")), "id_root has flags 0x01 (touch), mode root wants 0x25 (touch, PIN, resident): ssh never asks for the PIN", "recover it with skset recover (it writes the policy's flags)").mode(Some("root")),
+    ];
+    let mut collector = skset::tui::message::AuditReport::collector(100);
+    let mut counts = SeverityCounts::default();
+    for f in findings {
+        counts.add(f.severity);
+        collector.push(f);
+    }
+    let summary = AuditSummary {
+        policy: "four-mode".into(),
+        ssh_dirs: vec![ssh.to_path_buf()],
+        files: 9,
+        lines: 31,
+        private_keys: 5,
+        authorized_keys_entries: 4,
+        sk_keys: 8,
+        counts,
+        ..AuditSummary::default()
+    };
+    collector.finish(summary)
+}
+
+/// The clean answer: nothing found in `~/.ssh`.
+pub fn clean_audit_report() -> skset::tui::message::AuditReport {
+    let summary = skset::audit::AuditSummary {
+        policy: "four-mode".into(),
+        ssh_dirs: vec![PathBuf::from("/home/user/.ssh")],
+        files: 14,
+        lines: 12,
+        private_keys: 4,
+        sk_keys: 4,
+        ..Default::default()
+    };
+    skset::tui::message::AuditReport::collector(100).finish(summary)
+}

@@ -1,6 +1,7 @@
 //! `view(&app, frame)`: draws the state. Pure: it reads `App` and writes cells, nothing
 //! else (no device, no file, no clock: animation comes from `app.tick`). One file per screen.
 
+mod audit;
 mod checks;
 mod devices;
 mod done;
@@ -58,7 +59,9 @@ pub fn view(app: &App, frame: &mut Frame) {
         Screen::RecoverReady => recover::render_ready(app, frame, inner),
         Screen::RecoverReport { scroll } => done::render_recover(app, frame, inner, *scroll),
         Screen::Explain { mode, scroll } => explain::render(app, frame, inner, *mode, *scroll),
-        Screen::Audit => render_audit(app, frame, inner),
+        Screen::AuditForm => audit::render_form(app, frame, inner),
+        Screen::AuditFindings { selected, scroll } => audit::render_findings(app, frame, inner, *selected, *scroll),
+        Screen::AuditFailed => audit::render_failed(app, frame, inner),
     }
     if !status.is_empty() {
         frame.render_widget(Paragraph::new(status).wrap(Wrap { trim: false }), status_area.inner(ratatui::layout::Margin { horizontal: 1, vertical: 0 }));
@@ -100,7 +103,13 @@ fn screen_title(app: &App) -> String {
         Screen::RecoverReady => "Recover".into(),
         Screen::RecoverReport { .. } => "Recovered".into(),
         Screen::Explain { .. } => "What each mode protects against".into(),
-        Screen::Audit => "Audit".into(),
+        Screen::AuditForm => "Audit: what to check".into(),
+        Screen::AuditFindings { .. } => match app.session.audit_report.as_ref().map(|r| r.findings.len()) {
+            Some(0) => "Audit: clean".into(),
+            Some(n) => format!("Audit: {n} finding(s)"),
+            None => "Audit".into(),
+        },
+        Screen::AuditFailed => "Audit: could not run".into(),
     }
 }
 
@@ -245,18 +254,6 @@ pub fn text_field(frame: &mut Frame, area: Rect, label: &str, value: &super::wid
     }
 }
 
-fn render_audit(app: &App, frame: &mut Frame, area: Rect) {
-    let theme = app.theme;
-    let lines = vec![
-        Line::from(Span::styled("Coming: the audit engine is being written and is not wired into the wizard yet.", theme.warn())),
-        Line::from(""),
-        Line::from("The audit will check what is deployed against a policy: the key files here (flags, permissions, attestation), the credentials on the security key, and authorized_keys lines on servers (verify-required, no-touch-required, restrict, from=, command=)."),
-        Line::from(""),
-        Line::from(Span::styled("Meanwhile: skset policy check FILE checks a policy's rules.", theme.dim())),
-    ];
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area.inner(ratatui::layout::Margin { horizontal: 1, vertical: 0 }));
-}
-
 fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
     if app.confirm.is_some() {
         return vec![("y", "yes"), ("n/Esc", "no")];
@@ -288,7 +285,12 @@ fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
         Screen::Summary { .. } | Screen::RecoverReport { .. } => vec![("↑↓/PgDn", "scroll"), ("Enter", "home"), ("q", "quit and print")],
         Screen::RecoverReady => vec![("Enter", "recover"), ("f", "toggle replacing files"), ("Esc", "back"), ("q", "quit")],
         Screen::Explain { .. } => vec![("←→", "mode"), ("↑↓", "scroll"), ("Esc", "back"), ("q", "quit")],
-        Screen::Audit => vec![("Esc", "back"), ("q", "quit")],
+        Screen::AuditForm => vec![("Enter", "audit"), ("↑↓/Tab", "field"), ("Ctrl-U", "clear"), ("Esc", "back"), ("Ctrl-C", "quit")],
+        Screen::AuditFindings { .. } if app.session.audit_report.as_ref().is_some_and(|r| r.findings.is_empty()) => {
+            vec![("Enter", "home"), ("Esc", "change inputs"), ("r", "run again"), ("q", "quit")]
+        }
+        Screen::AuditFindings { .. } => vec![("↑↓", "move"), ("PgDn", "details"), ("r", "again"), ("Esc", "inputs"), ("Enter", "home"), ("q", "quit")],
+        Screen::AuditFailed => vec![("Esc", "back to the form"), ("r", "try again"), ("q", "quit")],
     }
 }
 
