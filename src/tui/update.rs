@@ -6,7 +6,7 @@ use super::app::*;
 use super::effects::{load_policy, Effect, Target};
 use super::message::{AuditRequest, Done, LoadedPolicy, Msg, PolicySource};
 use super::summary;
-use super::widgets::TextInput;
+use super::widgets::{SecretInput, TextInput};
 use crate::device::{DeviceError, DeviceEvent, Pin, PinStatus};
 use crate::enroll::{CheckStatus, EnrollError, EnrollEvent, ModeStatus, Secrets};
 use crate::openssh::private_key::Passphrase;
@@ -768,23 +768,16 @@ fn submit_pin(app: &mut App) -> Vec<Effect> {
             vec![Effect::VerifyPin(pin)]
         }
         PinKind::Set => {
-            if screen.focus == 0 {
-                if screen.first.chars() < screen.min_length {
-                    screen.error = Some(format!("The PIN needs at least {} characters (the policy's and the key's minimum).", screen.min_length));
-                } else {
-                    screen.focus = 1;
-                }
+            let too_short = format!("The PIN needs at least {} characters (the policy's and the key's minimum).", screen.min_length);
+            let Some(secret) = typed_twice(
+                TwiceFields { first: &mut screen.first, second: &mut screen.second, focus: &mut screen.focus, error: &mut screen.error },
+                screen.min_length,
+                too_short,
+                "The two PINs differ. Type the new PIN again.",
+            ) else {
                 return vec![];
-            }
-            if !screen.first.matches(&screen.second) {
-                screen.first.clear();
-                screen.second.clear();
-                screen.focus = 0;
-                screen.error = Some("The two PINs differ. Type the new PIN again.".into());
-                return vec![];
-            }
-            screen.second.clear();
-            let pin = match Pin::new(screen.first.take()) {
+            };
+            let pin = match Pin::new(secret) {
                 Ok(pin) => pin,
                 Err(e) => {
                     screen.focus = 0;
@@ -995,26 +988,15 @@ fn passphrase_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Esc => leave_flow(app),
         KeyCode::Enter => {
             screen.error = None;
-            if screen.focus == 0 {
-                if screen.first.chars() < MIN_PASSPHRASE_CHARS {
-                    screen.error = Some(format!(
-                        "At least {MIN_PASSPHRASE_CHARS} characters: this passphrase is what stands between a copy of the file and ssh-agent."
-                    ));
-                } else {
-                    screen.focus = 1;
-                }
+            let Some(passphrase) = typed_twice(
+                TwiceFields { first: &mut screen.first, second: &mut screen.second, focus: &mut screen.focus, error: &mut screen.error },
+                MIN_PASSPHRASE_CHARS,
+                format!("At least {MIN_PASSPHRASE_CHARS} characters: this passphrase is what stands between a copy of the file and ssh-agent."),
+                "The two passphrases differ. Type it again.",
+            ) else {
                 return vec![];
-            }
-            if !screen.first.matches(&screen.second) {
-                screen.first.clear();
-                screen.second.clear();
-                screen.focus = 0;
-                screen.error = Some("The two passphrases differ. Type it again.".into());
-                return vec![];
-            }
-            screen.second.clear();
+            };
             let modes = screen.modes.clone();
-            let passphrase = screen.first.take();
             let mut secrets = Secrets::default();
             for mode in &modes {
                 // Each clone is its own zeroizing buffer, wiped when `secrets` is dropped.
@@ -1025,6 +1007,37 @@ fn passphrase_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
         _ => vec![],
     }
+}
+
+/// The two fields of a "type it twice" form, and where the cursor and the message are.
+struct TwiceFields<'a> {
+    first: &'a mut SecretInput,
+    second: &'a mut SecretInput,
+    focus: &'a mut usize,
+    error: &'a mut Option<String>,
+}
+
+/// Enter on a new PIN or passphrase typed twice: from the first field to the second once it
+/// is long enough, then the secret when both match (both fields cleared either way a
+/// mismatch happens). `None` means: keep typing, the message says why.
+fn typed_twice(f: TwiceFields<'_>, min_chars: usize, too_short: String, differ: &str) -> Option<zeroize::Zeroizing<String>> {
+    if *f.focus == 0 {
+        if f.first.chars() < min_chars {
+            *f.error = Some(too_short);
+        } else {
+            *f.focus = 1;
+        }
+        return None;
+    }
+    if !f.first.matches(f.second) {
+        f.first.clear();
+        f.second.clear();
+        *f.focus = 0;
+        *f.error = Some(differ.to_string());
+        return None;
+    }
+    f.second.clear();
+    Some(f.first.take())
 }
 
 fn report_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
