@@ -53,7 +53,7 @@ pub fn text_summary(summary: &AuditSummary, fail_on: Severity) -> String {
     }
     let _ = writeln!(
         out,
-        "audited policy {} : {} file(s), {} line(s), {} private key(s), {} authorized key(s), {} sk key(s)",
+        "audited against policy {}: {} file(s), {} line(s), {} private key(s), {} authorized key(s), {} sk key(s)",
         summary.policy, summary.files, summary.lines, summary.private_keys, summary.authorized_keys_entries, summary.sk_keys
     );
     let _ = writeln!(

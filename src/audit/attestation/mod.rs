@@ -190,7 +190,10 @@ pub fn verify(req: &VerifyRequest<'_>) -> Verification {
                 }
                 leaf = Some(l);
             }
-            Err(e) => v.problems.push(Problem::Certificate(e)),
+            Err(e) => {
+                v.kind = AttestationKind::Certificate { subject: "(unreadable)".into(), issuer: "(unreadable)".into() };
+                v.problems.push(Problem::Certificate(e));
+            }
         }
     }
 
