@@ -24,6 +24,12 @@ impl From<Outcome> for ExitCode {
 }
 
 pub const EXIT_CODES_HELP: &str = "\
+Start here:
+  skset                          the wizard (on a terminal): enroll, recover, audit, explain
+  skset --simulate               the same with a simulated key, to try it safely
+  skset plan                     what enrollment would do with the built-in four-mode policy
+  skset enroll --out ~/.ssh      the same without the wizard (see skset enroll --help)
+
 Exit codes:
   0  done, nothing to report
   1  findings: policy violations or audit findings
