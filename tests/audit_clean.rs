@@ -95,3 +95,18 @@ fn the_binary_exits_0_even_failing_on_warnings_and_reports_json() {
     assert!(text.contains("AU023 attestation-self"), "{text}");
     assert!(text.contains("FAIL"), "{text}");
 }
+
+#[test]
+fn with_vendor_attestations_and_their_root_there_is_no_finding_at_all() {
+    let tree = four_mode_tree();
+    let roots = attest_with_vendor_ca(&tree);
+    let mut input = tree.input();
+    input.roots = Some(roots);
+    let (findings, summary) = tree.audit_with(&input);
+    assert!(findings.is_empty(), "{findings:#?}");
+    assert!(summary
+        .attestations
+        .iter()
+        .all(|a| a.verified && !a.verification.is_self_attestation()));
+    assert_eq!(summary.attestations.len(), 4);
+}

@@ -338,3 +338,46 @@ pub fn significant(findings: &[AuditFinding]) -> Vec<&AuditFinding> {
 pub fn skset() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_skset"))
 }
+
+/// A vendor CA for the tree: a P-256 root and an attestation leaf it signs; rewrites every
+/// key's attestation as signed by the leaf (AAGUID of a YubiKey 5) and returns the roots dir.
+pub fn attest_with_vendor_ca(tree: &Tree) -> PathBuf {
+    use rcgen::{
+        BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SigningKey as _,
+        PKCS_ECDSA_P256_SHA256,
+    };
+    let aaguid = [
+        0xee, 0x88, 0x28, 0x79, 0x72, 0x1c, 0x49, 0x13, 0x97, 0x75, 0x3d, 0xfc, 0xce, 0x97, 0x07,
+        0x2a,
+    ];
+    let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut root_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    root_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let root = root_params.self_signed(&root_key).unwrap();
+    let issuer = Issuer::new(root_params, &root_key);
+    let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut leaf_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf_params.is_ca = IsCa::ExplicitNoCa;
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    for (mode, e) in &tree.keys {
+        let mut auth = e.auth_data.clone();
+        auth[37..53].copy_from_slice(&aaguid);
+        let sig = leaf_key.sign(&signed_data(&auth, &e.challenge)).unwrap();
+        let blob = SkAttestation::from_raw_auth_data(leaf.der().to_vec(), sig, &auth)
+            .to_bytes()
+            .unwrap();
+        let file = tree
+            .plan
+            .keys
+            .iter()
+            .find(|k| &k.mode == mode)
+            .unwrap()
+            .attestation_file
+            .clone();
+        std::fs::write(tree.ssh_dir.join(file), blob).unwrap();
+    }
+    let roots = tree.tmp.path().join("roots");
+    std::fs::create_dir_all(&roots).unwrap();
+    std::fs::write(roots.join("vendor.pem"), root.pem()).unwrap();
+    roots
+}
