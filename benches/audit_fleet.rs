@@ -52,16 +52,25 @@ fn b64(blob: &[u8]) -> String {
 /// A real RSA 3072 public key from ssh-keygen: (e, n).
 fn rsa_template(dir: &Path) -> (Vec<u8>, Vec<u8>) {
     let path = dir.join("rsa");
-    let ok = Command::new("ssh-keygen").args(["-q", "-t", "rsa", "-b", "3072", "-N", "", "-f"]).arg(&path).stdin(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "3072", "-N", "", "-f"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     assert!(ok, "ssh-keygen -t rsa failed (is OpenSSH installed?)");
     let line = std::fs::read_to_string(dir.join("rsa.pub")).unwrap();
     let key = ssh_key::PublicKey::from_openssh(&line).unwrap();
     let rsa = key.key_data().rsa().unwrap();
-    (rsa.e().as_positive_bytes().unwrap().to_vec(), rsa.n().as_positive_bytes().unwrap().to_vec())
+    (
+        rsa.e().as_positive_bytes().unwrap().to_vec(),
+        rsa.n().as_positive_bytes().unwrap().to_vec(),
+    )
 }
 
 fn generate(lines: usize, dir: &Path) -> (std::path::PathBuf, [usize; 4]) {
-    let mut rng = Rng(0x0ff1_ce);
+    let mut rng = Rng(0x000f_f1ce);
     let (e, n) = rsa_template(dir);
     let mut out = String::with_capacity(lines * 300);
     let mut counts = [0usize; 4];
@@ -87,7 +96,13 @@ fn generate(lines: usize, dir: &Path) -> (std::path::PathBuf, [usize; 4]) {
                 let mut b = Vec::new();
                 string(&mut b, b"ssh-rsa");
                 // mpints: a leading zero when the top bit is set.
-                let mpint = |v: &[u8]| if v[0] & 0x80 != 0 { [&[0u8][..], v].concat() } else { v.to_vec() };
+                let mpint = |v: &[u8]| {
+                    if v[0] & 0x80 != 0 {
+                        [&[0u8][..], v].concat()
+                    } else {
+                        v.to_vec()
+                    }
+                };
                 string(&mut b, &mpint(&e));
                 string(&mut b, &mpint(&modulus));
                 ("ssh-rsa", b)
@@ -139,7 +154,12 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 fn run(cmd: &mut Command) -> Duration {
     let started = Instant::now();
-    let status = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status().expect("run");
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run");
     let elapsed = started.elapsed();
     assert!(status.code().is_some(), "killed by a signal");
     elapsed
@@ -147,13 +167,28 @@ fn run(cmd: &mut Command) -> Duration {
 
 /// Peak RSS in KiB of one run, from GNU time.
 fn peak_kib(program: &str, args: &[&str]) -> Option<u64> {
-    let out = Command::new("/usr/bin/time").args(["-f", "%M"]).arg(program).args(args).stdin(Stdio::null()).stdout(Stdio::null()).output().ok()?;
-    String::from_utf8_lossy(&out.stderr).lines().last()?.trim().parse().ok()
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .last()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
-    let lines: usize = std::env::var("LINES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let lines: usize = std::env::var("LINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let (file, counts) = generate(lines, dir.path());
@@ -162,13 +197,26 @@ fn main() {
 
     let skset = env!("CARGO_BIN_EXE_skset");
     let target = format!("{}:admin", file.display());
-    let skset_args = ["audit", "--authorized-keys", target.as_str(), "--fail-on", "info"];
+    let skset_args = [
+        "audit",
+        "--authorized-keys",
+        target.as_str(),
+        "--fail-on",
+        "info",
+    ];
     let file_arg = file.to_str().unwrap();
 
     // Sanity: both read every key.
-    let keygen = Command::new("ssh-keygen").args(["-l", "-f", file_arg]).output().expect("ssh-keygen");
+    let keygen = Command::new("ssh-keygen")
+        .args(["-l", "-f", file_arg])
+        .output()
+        .expect("ssh-keygen");
     let keygen_lines = String::from_utf8_lossy(&keygen.stdout).lines().count();
-    let audit = Command::new(skset).args(skset_args).args(["--json"]).output().expect("skset");
+    let audit = Command::new(skset)
+        .args(skset_args)
+        .args(["--json"])
+        .output()
+        .expect("skset");
     let doc: serde_json::Value = serde_json::from_slice(&audit.stdout).expect("skset JSON");
     println!(
         "ssh-keygen -l printed {keygen_lines} fingerprints; skset read {} keys on {} lines, {} findings",
@@ -184,11 +232,28 @@ fn main() {
     }
     let (ours, theirs) = (median(ours), median(theirs));
     println!("median of {RUNS} runs on {lines} lines:");
-    println!("  skset audit           {:>8.1} ms", ours.as_secs_f64() * 1e3);
-    println!("  ssh-keygen -l -f      {:>8.1} ms", theirs.as_secs_f64() * 1e3);
-    println!("  ratio ssh-keygen / skset {:>5.2}x (target: >= 2x)", theirs.as_secs_f64() / ours.as_secs_f64());
-    match (peak_kib(skset, &skset_args), peak_kib("ssh-keygen", &["-l", "-f", file_arg])) {
-        (Some(a), Some(b)) => println!("  peak RSS: skset {:.1} MiB, ssh-keygen {:.1} MiB (file {:.1} MiB)", a as f64 / 1024.0, b as f64 / 1024.0, size as f64 / 1048576.0),
+    println!(
+        "  skset audit           {:>8.1} ms",
+        ours.as_secs_f64() * 1e3
+    );
+    println!(
+        "  ssh-keygen -l -f      {:>8.1} ms",
+        theirs.as_secs_f64() * 1e3
+    );
+    println!(
+        "  ratio ssh-keygen / skset {:>5.2}x (target: >= 2x)",
+        theirs.as_secs_f64() / ours.as_secs_f64()
+    );
+    match (
+        peak_kib(skset, &skset_args),
+        peak_kib("ssh-keygen", &["-l", "-f", file_arg]),
+    ) {
+        (Some(a), Some(b)) => println!(
+            "  peak RSS: skset {:.1} MiB, ssh-keygen {:.1} MiB (file {:.1} MiB)",
+            a as f64 / 1024.0,
+            b as f64 / 1024.0,
+            size as f64 / 1048576.0
+        ),
         _ => println!("  peak RSS: /usr/bin/time unavailable"),
     }
 }

@@ -53,9 +53,20 @@ fn a_512_mib_line_costs_no_more_than_the_line_cap() {
     let policy = skset::policy::default_policy().unwrap();
     let modes = ModeIndex::new(&policy);
     let before = peak_rss_kib();
-    let reader = Generated { left: 512 << 20, tail: b"\n# end\n", chunk: vec![b'A'; 1 << 16] };
+    let reader = Generated {
+        left: 512 << 20,
+        tail: b"\n# end\n",
+        chunk: vec![b'A'; 1 << 16],
+    };
     let mut findings = Vec::new();
-    let stats = audit_authorized_keys(&modes, Path::new("generated"), Some("admin"), reader, &mut |f| findings.push(f)).unwrap();
+    let stats = audit_authorized_keys(
+        &modes,
+        Path::new("generated"),
+        Some("admin"),
+        reader,
+        &mut |f| findings.push(f),
+    )
+    .unwrap();
     assert_eq!(stats.lines, 2);
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].rule, "AU031");

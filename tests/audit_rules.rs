@@ -24,12 +24,21 @@ fn chmod(path: &Path, mode: u32) {
 /// The single finding of `rule`, with everything else in `allowed` or the self-attestation note.
 fn only<'a>(findings: &'a [AuditFinding], rule: &str) -> &'a AuditFinding {
     let hits = of_rule(findings, rule);
-    assert_eq!(hits.len(), 1, "expected one {rule}, got:\n{}", dump(findings));
+    assert_eq!(
+        hits.len(),
+        1,
+        "expected one {rule}, got:\n{}",
+        dump(findings)
+    );
     hits[0]
 }
 
 fn dump(findings: &[AuditFinding]) -> String {
-    findings.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("\n")
+    findings
+        .iter()
+        .map(|f| f.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `type base64` of a mode's key.
@@ -43,10 +52,19 @@ fn key_of(tree: &Tree, mode: &str) -> String {
 fn write_key(path: &Path, credential: &SkCredential, comment: &str, passphrase: Option<&str>) {
     let pass = passphrase.map(|p| Passphrase::new(Zeroizing::new(p.to_owned())));
     let protection = match &pass {
-        Some(p) => Protection::Passphrase { passphrase: p, kdf_rounds: 16 },
+        Some(p) => Protection::Passphrase {
+            passphrase: p,
+            kdf_rounds: 16,
+        },
         None => Protection::Unencrypted,
     };
-    std::fs::write(path, render_private_key(credential, comment, protection).unwrap().as_bytes()).unwrap();
+    std::fs::write(
+        path,
+        render_private_key(credential, comment, protection)
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
 }
 
 // --- key files -----------------------------------------------------------------------
@@ -55,7 +73,11 @@ fn write_key(path: &Path, credential: &SkCredential, comment: &str, passphrase: 
 fn au001_encrypted_file_based_key() {
     let tree = four_mode_tree();
     let path = tree.ssh_dir.join("id_ecdsa");
-    std::fs::copy(format!("{FIXTURES}/ecdsa384-encrypted-16-rounds.key"), &path).unwrap();
+    std::fs::copy(
+        format!("{FIXTURES}/ecdsa384-encrypted-16-rounds.key"),
+        &path,
+    )
+    .unwrap();
     chmod(&path, 0o600);
     let (findings, _) = tree.audit();
     let f = only(&findings, "AU001");
@@ -67,18 +89,33 @@ fn au001_encrypted_file_based_key() {
 #[test]
 fn au002_unencrypted_file_based_keys_openssh_pem_and_putty() {
     let tree = four_mode_tree();
-    for (name, source) in [("id_ed25519", "ed25519-plain.key"), ("id_rsa", "rsa-legacy-pem.key")] {
+    for (name, source) in [
+        ("id_ed25519", "ed25519-plain.key"),
+        ("id_rsa", "rsa-legacy-pem.key"),
+    ] {
         let path = tree.ssh_dir.join(name);
         std::fs::copy(format!("{FIXTURES}/{source}"), &path).unwrap();
         chmod(&path, 0o600);
     }
     let putty = tree.ssh_dir.join("work.ppk");
-    std::fs::write(&putty, "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: x\n").unwrap();
+    std::fs::write(
+        &putty,
+        "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: x\n",
+    )
+    .unwrap();
     chmod(&putty, 0o600);
     let (findings, _) = tree.audit();
     let hits = of_rule(&findings, "AU002");
-    let files: Vec<_> = hits.iter().map(|f| f.location.file.file_name().unwrap().to_str().unwrap()).collect();
-    assert_eq!(files, ["id_ed25519", "id_rsa", "work.ppk"], "{}", dump(&findings));
+    let files: Vec<_> = hits
+        .iter()
+        .map(|f| f.location.file.file_name().unwrap().to_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        ["id_ed25519", "id_rsa", "work.ppk"],
+        "{}",
+        dump(&findings)
+    );
     assert!(hits[0].fix.contains("ssh-keygen -p"));
 }
 
@@ -92,7 +129,13 @@ fn au003_recovered_robo_file_asks_for_a_touch() {
     let f = only(&findings, "AU003");
     assert_eq!(f.location.file, tree.key_path("robo"));
     assert_eq!(f.mode.as_deref(), Some("robo"));
-    assert!(f.message.contains("0x21") && f.message.contains("0x20") && f.message.contains("ssh-keygen -K"), "{}", f.message);
+    assert!(
+        f.message.contains("0x21")
+            && f.message.contains("0x20")
+            && f.message.contains("ssh-keygen -K"),
+        "{}",
+        f.message
+    );
     assert!(f.fix.contains("skset recover"));
     // A forced overwrite's 0x10 is not a mismatch.
     let mut credential = tree.keys["root"].credential.clone();
@@ -113,14 +156,27 @@ fn au004_root_file_with_the_default_application() {
     let (findings, _) = tree.audit();
     let f = only(&findings, "AU004");
     assert_eq!(f.location.file, tree.key_path("root"));
-    assert!(f.message.contains("ssh:") && f.message.contains("file name"), "{}", f.message);
-    assert!(of_rule(&findings, "AU003").is_empty(), "flags still match root's: {}", dump(&findings));
+    assert!(
+        f.message.contains("ssh:") && f.message.contains("file name"),
+        "{}",
+        f.message
+    );
+    assert!(
+        of_rule(&findings, "AU003").is_empty(),
+        "flags still match root's: {}",
+        dump(&findings)
+    );
 }
 
 #[test]
 fn au005_unencrypted_wheel_file() {
     let tree = four_mode_tree();
-    write_key(&tree.key_path("wheel"), &tree.keys["wheel"].credential, "laptop-wheel", None);
+    write_key(
+        &tree.key_path("wheel"),
+        &tree.keys["wheel"].credential,
+        "laptop-wheel",
+        None,
+    );
     let (findings, _) = tree.audit();
     let f = only(&findings, "AU005");
     assert_eq!(f.location.file, tree.key_path("wheel"));
@@ -160,10 +216,17 @@ fn au008_damaged_key_file() {
 #[test]
 fn au009_pub_file_of_another_key() {
     let tree = four_mode_tree();
-    std::fs::copy(tree.ssh_dir.join("id_root.pub"), tree.ssh_dir.join("id_sudo.pub")).unwrap();
+    std::fs::copy(
+        tree.ssh_dir.join("id_root.pub"),
+        tree.ssh_dir.join("id_sudo.pub"),
+    )
+    .unwrap();
     let (findings, _) = tree.audit();
     let f = only(&findings, "AU009");
-    assert_eq!(f.location.to_string(), format!("{}:1", tree.ssh_dir.join("id_sudo.pub").display()));
+    assert_eq!(
+        f.location.to_string(),
+        format!("{}:1", tree.ssh_dir.join("id_sudo.pub").display())
+    );
 }
 
 #[test]
@@ -174,7 +237,8 @@ fn au010_sk_keys_of_no_mode_in_files_and_on_servers() {
     let path = tree.ssh_dir.join("id_ed25519_sk");
     write_key(&path, &credential, "someone@host", None);
     chmod(&path, 0o600);
-    let line = skset::openssh::public_key::render_public_key_line(&credential, "hand-made").unwrap();
+    let line =
+        skset::openssh::public_key::render_public_key_line(&credential, "hand-made").unwrap();
     let admin = tree.server_file("admin");
     let mut text = std::fs::read_to_string(&admin).unwrap();
     text.push_str(&line);
@@ -183,16 +247,27 @@ fn au010_sk_keys_of_no_mode_in_files_and_on_servers() {
     let hits = of_rule(&findings, "AU010");
     assert_eq!(hits.len(), 2, "{}", dump(&findings));
     assert_eq!(hits[0].location.file, path);
-    assert_eq!(hits[1].location.to_string(), format!("{}:2", admin.display()));
+    assert_eq!(
+        hits[1].location.to_string(),
+        format!("{}:2", admin.display())
+    );
     assert_eq!(hits[0].severity, skset::audit::Severity::Info);
 }
 
 #[test]
 fn au011_passphrase_on_a_resident_file() {
     let tree = four_mode_tree();
-    write_key(&tree.key_path("sudo"), &tree.keys["sudo"].credential, "laptop-sudo", Some("pointless"));
+    write_key(
+        &tree.key_path("sudo"),
+        &tree.keys["sudo"].credential,
+        "laptop-sudo",
+        Some("pointless"),
+    );
     let (findings, _) = tree.audit();
-    assert_eq!(only(&findings, "AU011").location.file, tree.key_path("sudo"));
+    assert_eq!(
+        only(&findings, "AU011").location.file,
+        tree.key_path("sudo")
+    );
 }
 
 // --- attestation ---------------------------------------------------------------------
@@ -205,19 +280,48 @@ fn au020_attestation_with_another_challenge() {
     let f = only(&findings, "AU020");
     assert_eq!(f.location.file, tree.ssh_dir.join("id_root.attest"));
     assert!(f.message.contains("does not verify"), "{}", f.message);
-    assert!(!summary.attestations.iter().find(|a| a.mode == "root").unwrap().verified);
+    assert!(
+        !summary
+            .attestations
+            .iter()
+            .find(|a| a.mode == "root")
+            .unwrap()
+            .verified
+    );
 }
 
 #[test]
 fn au020_attestation_of_another_key() {
     let tree = four_mode_tree();
-    std::fs::copy(tree.ssh_dir.join("id_sudo.attest"), tree.ssh_dir.join("id_root.attest")).unwrap();
-    std::fs::copy(tree.ssh_dir.join("id_sudo.challenge"), tree.ssh_dir.join("id_root.challenge")).unwrap();
+    std::fs::copy(
+        tree.ssh_dir.join("id_sudo.attest"),
+        tree.ssh_dir.join("id_root.attest"),
+    )
+    .unwrap();
+    std::fs::copy(
+        tree.ssh_dir.join("id_sudo.challenge"),
+        tree.ssh_dir.join("id_root.challenge"),
+    )
+    .unwrap();
     let (findings, _) = tree.audit();
-    let messages: Vec<_> = of_rule(&findings, "AU020").iter().map(|f| f.message.clone()).collect();
-    assert!(messages.iter().any(|m| m.contains("not the key in the .pub file")), "{messages:#?}");
-    assert!(messages.iter().any(|m| m.contains("application hash")), "{messages:#?}");
-    assert!(messages.iter().any(|m| m.contains("credential id")), "{messages:#?}");
+    let messages: Vec<_> = of_rule(&findings, "AU020")
+        .iter()
+        .map(|f| f.message.clone())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("not the key in the .pub file")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("application hash")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("credential id")),
+        "{messages:#?}"
+    );
 }
 
 fn policy_with(replace: &str, with: &str) -> policy::Policy {
@@ -230,7 +334,10 @@ fn policy_with(replace: &str, with: &str) -> policy::Policy {
 fn au021_self_attestation_when_roots_are_required() {
     let mut tree = four_mode_tree();
     let root = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let cert = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().self_signed(&root).unwrap();
+    let cert = rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .self_signed(&root)
+        .unwrap();
     let roots = tree.tmp.path().join("roots");
     std::fs::create_dir(&roots).unwrap();
     std::fs::write(roots.join("vendor.pem"), cert.pem()).unwrap();
@@ -238,9 +345,14 @@ fn au021_self_attestation_when_roots_are_required() {
     input.roots = Some(roots.clone());
     let (findings, _) = tree.audit_with(&input);
     assert_eq!(of_rule(&findings, "AU021").len(), 4, "{}", dump(&findings));
-    assert!(of_rule(&findings, "AU021")[0].message.contains("self-attestation"));
+    assert!(of_rule(&findings, "AU021")[0]
+        .message
+        .contains("self-attestation"));
     // The same through the policy's trusted_attestation_roots, relative to the policy file.
-    tree.policy = policy_with("trusted_attestation_roots: []", "trusted_attestation_roots: [roots/vendor.pem]");
+    tree.policy = policy_with(
+        "trusted_attestation_roots: []",
+        "trusted_attestation_roots: [roots/vendor.pem]",
+    );
     let mut input = tree.input();
     input.policy_dir = Some(tree.tmp.path().to_owned());
     let (findings, _) = tree.audit_with(&input);
@@ -250,11 +362,16 @@ fn au021_self_attestation_when_roots_are_required() {
 #[test]
 fn au022_aaguid_not_on_the_allow_list() {
     let mut tree = four_mode_tree();
-    tree.policy = policy_with("aaguid_allow_list: []", "aaguid_allow_list: [\"ee882879-721c-4913-9775-3dfcce97072a\"]");
+    tree.policy = policy_with(
+        "aaguid_allow_list: []",
+        "aaguid_allow_list: [\"ee882879-721c-4913-9775-3dfcce97072a\"]",
+    );
     let (findings, _) = tree.audit();
     let hits = of_rule(&findings, "AU022");
     assert_eq!(hits.len(), 4);
-    assert!(hits[0].message.contains("00000000-0000-0000-0000-000000000000"));
+    assert!(hits[0]
+        .message
+        .contains("00000000-0000-0000-0000-000000000000"));
 }
 
 #[test]
@@ -262,7 +379,10 @@ fn au024_attestation_without_its_challenge() {
     let tree = four_mode_tree();
     std::fs::remove_file(tree.ssh_dir.join("id_robo.challenge")).unwrap();
     let (findings, _) = tree.audit();
-    assert_eq!(only(&findings, "AU024").location.file, tree.ssh_dir.join("id_robo.attest"));
+    assert_eq!(
+        only(&findings, "AU024").location.file,
+        tree.ssh_dir.join("id_robo.attest")
+    );
 }
 
 #[test]
@@ -271,23 +391,39 @@ fn au026_missing_attestation_when_required() {
     tree.policy = policy_with("require_attestation: false", "require_attestation: true");
     std::fs::remove_file(tree.ssh_dir.join("id_sudo.attest")).unwrap();
     let (findings, _) = tree.audit();
-    assert_eq!(only(&findings, "AU026").location.file, tree.key_path("sudo"));
+    assert_eq!(
+        only(&findings, "AU026").location.file,
+        tree.key_path("sudo")
+    );
 }
 
 #[test]
 fn au027_attestation_without_a_signature() {
     let tree = four_mode_tree();
     let e = &tree.keys["sudo"];
-    let blob = skset::openssh::attestation::SkAttestation::from_raw_auth_data(Vec::new(), Vec::new(), &e.auth_data).to_bytes().unwrap();
+    let blob = skset::openssh::attestation::SkAttestation::from_raw_auth_data(
+        Vec::new(),
+        Vec::new(),
+        &e.auth_data,
+    )
+    .to_bytes()
+    .unwrap();
     std::fs::write(tree.ssh_dir.join("id_sudo.attest"), blob).unwrap();
     let (findings, _) = tree.audit();
-    assert_eq!(only(&findings, "AU027").location.file, tree.ssh_dir.join("id_sudo.attest"));
+    assert_eq!(
+        only(&findings, "AU027").location.file,
+        tree.ssh_dir.join("id_sudo.attest")
+    );
 }
 
 // --- authorized_keys -----------------------------------------------------------------
 
 /// Replace an account's authorized_keys with these lines and audit.
-fn with_server_lines(tree: &Tree, account: &str, lines: &[String]) -> (Vec<AuditFinding>, std::path::PathBuf) {
+fn with_server_lines(
+    tree: &Tree,
+    account: &str,
+    lines: &[String],
+) -> (Vec<AuditFinding>, std::path::PathBuf) {
     let path = tree.server_file(account);
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     tree.rewrite(&path, text.as_bytes());
@@ -297,7 +433,14 @@ fn with_server_lines(tree: &Tree, account: &str, lines: &[String]) -> (Vec<Audit
 #[test]
 fn au030_unparseable_line_with_its_column() {
     let tree = four_mode_tree();
-    let (findings, path) = with_server_lines(&tree, "robo", &["# robo".into(), format!("from=10.0.0.1 {} x", key_of(&tree, "robo"))]);
+    let (findings, path) = with_server_lines(
+        &tree,
+        "robo",
+        &[
+            "# robo".into(),
+            format!("from=10.0.0.1 {} x", key_of(&tree, "robo")),
+        ],
+    );
     let f = only(&findings, "AU030");
     assert_eq!(f.location.to_string(), format!("{}:2:6", path.display()));
     assert!(f.message.contains("double quotes"), "{}", f.message);
@@ -307,18 +450,35 @@ fn au030_unparseable_line_with_its_column() {
 fn au031_a_one_megabyte_line() {
     let tree = four_mode_tree();
     let huge = format!("ssh-ed25519 {}", "A".repeat(1024 * 1024));
-    let (findings, path) = with_server_lines(&tree, "admin", &[huge, format!("{} laptop-sudo", key_of(&tree, "sudo"))]);
+    let (findings, path) = with_server_lines(
+        &tree,
+        "admin",
+        &[huge, format!("{} laptop-sudo", key_of(&tree, "sudo"))],
+    );
     let f = only(&findings, "AU031");
     assert_eq!(f.location.to_string(), format!("{}:1", path.display()));
     assert!(f.message.contains("1048588 bytes"), "{}", f.message);
-    assert_eq!(significant(&findings).len(), 1, "line 2 is still audited: {}", dump(&findings));
+    assert_eq!(
+        significant(&findings).len(),
+        1,
+        "line 2 is still audited: {}",
+        dump(&findings)
+    );
 }
 
 #[test]
 fn au032_spliced_unknown_and_undecodable_blobs() {
     let tree = four_mode_tree();
-    let blob = key_of(&tree, "sudo").split_whitespace().nth(1).unwrap().to_owned();
-    let lines = [format!("ssh-rsa {blob} spliced"), format!("ssh-foo@example.com {blob}"), "ssh-ed25519 AAAA short".to_owned()];
+    let blob = key_of(&tree, "sudo")
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let lines = [
+        format!("ssh-rsa {blob} spliced"),
+        format!("ssh-foo@example.com {blob}"),
+        "ssh-ed25519 AAAA short".to_owned(),
+    ];
     let (findings, path) = with_server_lines(&tree, "admin", &lines);
     let hits = of_rule(&findings, "AU032");
     let at: Vec<_> = hits.iter().map(|f| f.location.line).collect();
@@ -330,7 +490,11 @@ fn au032_spliced_unknown_and_undecodable_blobs() {
 #[test]
 fn au033_wheel_without_no_touch_required() {
     let tree = four_mode_tree();
-    let (findings, path) = with_server_lines(&tree, "wheel", &[format!("{} laptop-wheel", key_of(&tree, "wheel"))]);
+    let (findings, path) = with_server_lines(
+        &tree,
+        "wheel",
+        &[format!("{} laptop-wheel", key_of(&tree, "wheel"))],
+    );
     let f = only(&findings, "AU033");
     assert_eq!(f.location.to_string(), format!("{}:1", path.display()));
     assert_eq!(f.mode.as_deref(), Some("wheel"));
@@ -340,24 +504,51 @@ fn au033_wheel_without_no_touch_required() {
 #[test]
 fn au034_no_touch_required_on_sudo() {
     let tree = four_mode_tree();
-    let (findings, _) = with_server_lines(&tree, "admin", &[format!("no-touch-required {} laptop-sudo", key_of(&tree, "sudo"))]);
+    let (findings, _) = with_server_lines(
+        &tree,
+        "admin",
+        &[format!(
+            "no-touch-required {} laptop-sudo",
+            key_of(&tree, "sudo")
+        )],
+    );
     assert_eq!(only(&findings, "AU034").location.line, Some(1));
 }
 
 #[test]
 fn au035_root_without_verify_required() {
     let tree = four_mode_tree();
-    let (findings, _) = with_server_lines(&tree, "root", &["".into(), format!("{} laptop-root", key_of(&tree, "root"))]);
+    let (findings, _) = with_server_lines(
+        &tree,
+        "root",
+        &["".into(), format!("{} laptop-root", key_of(&tree, "root"))],
+    );
     assert_eq!(only(&findings, "AU035").location.line, Some(2));
 }
 
 #[test]
 fn au036_robo_without_from_and_command() {
     let tree = four_mode_tree();
-    let (findings, _) = with_server_lines(&tree, "robo", &[format!("restrict,no-touch-required {} laptop-robo", key_of(&tree, "robo"))]);
+    let (findings, _) = with_server_lines(
+        &tree,
+        "robo",
+        &[format!(
+            "restrict,no-touch-required {} laptop-robo",
+            key_of(&tree, "robo")
+        )],
+    );
     let f = only(&findings, "AU036");
-    assert!(f.fix.contains("from=\"10.0.0.0/8\"") && f.fix.contains("command=\"/usr/local/bin/backup-shell\""), "{}", f.fix);
-    assert!(of_rule(&findings, "AU037").is_empty(), "not reported twice: {}", dump(&findings));
+    assert!(
+        f.fix.contains("from=\"10.0.0.0/8\"")
+            && f.fix.contains("command=\"/usr/local/bin/backup-shell\""),
+        "{}",
+        f.fix
+    );
+    assert!(
+        of_rule(&findings, "AU037").is_empty(),
+        "not reported twice: {}",
+        dump(&findings)
+    );
 }
 
 #[test]
@@ -372,10 +563,21 @@ fn au037_robo_from_wider_than_the_policy() {
 fn au038_sudo_key_in_roots_authorized_keys() {
     let tree = four_mode_tree();
     let root_line = std::fs::read_to_string(tree.server_file("root")).unwrap();
-    let (findings, path) = with_server_lines(&tree, "root", &[root_line.trim_end().to_owned(), format!("{} laptop-sudo", key_of(&tree, "sudo"))]);
+    let (findings, path) = with_server_lines(
+        &tree,
+        "root",
+        &[
+            root_line.trim_end().to_owned(),
+            format!("{} laptop-sudo", key_of(&tree, "sudo")),
+        ],
+    );
     let f = only(&findings, "AU038");
     assert_eq!(f.location.to_string(), format!("{}:2", path.display()));
-    assert!(f.message.contains("root's authorized_keys") && f.message.contains("admin"), "{}", f.message);
+    assert!(
+        f.message.contains("root's authorized_keys") && f.message.contains("admin"),
+        "{}",
+        f.message
+    );
 }
 
 #[test]
@@ -383,7 +585,13 @@ fn au038_account_named_on_the_command_line() {
     let tree = four_mode_tree();
     let dump_file = tree.tmp.path().join("web1.keys");
     std::fs::copy(tree.server_file("admin"), &dump_file).unwrap();
-    let input = AuditInput { authorized_keys: vec![AuthorizedKeysInput::parse(&format!("{}:root", dump_file.display()))], ..AuditInput::default() };
+    let input = AuditInput {
+        authorized_keys: vec![AuthorizedKeysInput::parse(&format!(
+            "{}:root",
+            dump_file.display()
+        ))],
+        ..AuditInput::default()
+    };
     let (findings, _) = tree.audit_with(&input);
     assert_eq!(only(&findings, "AU038").account.as_deref(), Some("root"));
 }
@@ -391,7 +599,10 @@ fn au038_account_named_on_the_command_line() {
 #[test]
 fn au039_duplicate_key() {
     let tree = four_mode_tree();
-    let line = std::fs::read_to_string(tree.server_file("admin")).unwrap().trim_end().to_owned();
+    let line = std::fs::read_to_string(tree.server_file("admin"))
+        .unwrap()
+        .trim_end()
+        .to_owned();
     let (findings, _) = with_server_lines(&tree, "admin", &[line.clone(), "# again".into(), line]);
     let f = only(&findings, "AU039");
     assert_eq!(f.location.line, Some(3));
@@ -403,7 +614,11 @@ fn au040_file_based_key_on_a_governed_account() {
     let tree = four_mode_tree();
     let plain = std::fs::read_to_string(format!("{FIXTURES}/ed25519-plain.pub")).unwrap();
     let root_line = std::fs::read_to_string(tree.server_file("root")).unwrap();
-    let (findings, _) = with_server_lines(&tree, "root", &[root_line.trim_end().to_owned(), plain.trim_end().to_owned()]);
+    let (findings, _) = with_server_lines(
+        &tree,
+        "root",
+        &[root_line.trim_end().to_owned(), plain.trim_end().to_owned()],
+    );
     assert_eq!(only(&findings, "AU040").location.line, Some(2));
 }
 
@@ -412,7 +627,10 @@ fn au041_authorized_keys_writable_by_others() {
     let tree = four_mode_tree();
     chmod(&tree.server_file("robo"), 0o666);
     let (findings, _) = tree.audit();
-    assert_eq!(only(&findings, "AU041").location.file, tree.server_file("robo"));
+    assert_eq!(
+        only(&findings, "AU041").location.file,
+        tree.server_file("robo")
+    );
 }
 
 #[test]
@@ -420,7 +638,10 @@ fn au042_account_unknown() {
     let tree = four_mode_tree();
     let dump_file = tree.tmp.path().join("dump.keys");
     std::fs::copy(tree.server_file("admin"), &dump_file).unwrap();
-    let input = AuditInput { authorized_keys: vec![AuthorizedKeysInput::parse(&dump_file.to_string_lossy())], ..AuditInput::default() };
+    let input = AuditInput {
+        authorized_keys: vec![AuthorizedKeysInput::parse(&dump_file.to_string_lossy())],
+        ..AuditInput::default()
+    };
     let (findings, _) = tree.audit_with(&input);
     assert_eq!(only(&findings, "AU042").location.file, dump_file);
 }
@@ -428,10 +649,19 @@ fn au042_account_unknown() {
 #[test]
 fn au043_duplicate_detection_is_capped() {
     let tree = four_mode_tree();
-    let text = std::fs::read_to_string(tree.server_file("admin")).unwrap() + &std::fs::read_to_string(tree.server_file("robo")).unwrap();
+    let text = std::fs::read_to_string(tree.server_file("admin")).unwrap()
+        + &std::fs::read_to_string(tree.server_file("robo")).unwrap();
     let modes = ModeIndex::new(&tree.policy);
     let mut findings = Vec::new();
-    audit_authorized_keys_capped(&modes, Path::new("cap"), Some("admin"), text.as_bytes(), 1, &mut |f| findings.push(f)).unwrap();
+    audit_authorized_keys_capped(
+        &modes,
+        Path::new("cap"),
+        Some("admin"),
+        text.as_bytes(),
+        1,
+        &mut |f| findings.push(f),
+    )
+    .unwrap();
     assert_eq!(only(&findings, "AU043").location.line, Some(2));
 }
 
@@ -447,7 +677,10 @@ fn au050_forward_agent_for_the_wheel_host() {
     let tree = four_mode_tree();
     let findings = with_config(&tree, "Host fleet-*\n    IdentityFile ~/.ssh/id_wheel\n    AddKeysToAgent 10m\n    ForwardAgent yes\n");
     let f = only(&findings, "AU050");
-    assert_eq!(f.location.to_string(), format!("{}:4", tree.config_path().display()));
+    assert_eq!(
+        f.location.to_string(),
+        format!("{}:4", tree.config_path().display())
+    );
     assert_eq!(f.mode.as_deref(), Some("wheel"));
     // A global ForwardAgent earlier in the file applies to the wheel block too.
     let findings = with_config(&tree, "ForwardAgent yes\nHost fleet-*\n    IdentityFile ~/.ssh/id_wheel\n    AddKeysToAgent 10m\n    ForwardAgent no\n");
@@ -466,17 +699,27 @@ fn au051_forward_agent_for_every_host_while_wheel_is_loaded() {
 #[test]
 fn au052_add_keys_to_agent_without_lifetime() {
     let tree = four_mode_tree();
-    let findings = with_config(&tree, "Match user wheel\n    IdentityFile ~/.ssh/id_wheel\n    AddKeysToAgent yes\n");
+    let findings = with_config(
+        &tree,
+        "Match user wheel\n    IdentityFile ~/.ssh/id_wheel\n    AddKeysToAgent yes\n",
+    );
     assert_eq!(only(&findings, "AU052").location.line, Some(3));
 }
 
 #[test]
 fn au053_add_keys_to_agent_longer_than_the_policy() {
     let tree = four_mode_tree();
-    let findings = with_config(&tree, "Host *\n    AddKeysToAgent confirm 8h\nHost fleet\n    IdentityFile ~/.ssh/id_wheel\n");
+    let findings = with_config(
+        &tree,
+        "Host *\n    AddKeysToAgent confirm 8h\nHost fleet\n    IdentityFile ~/.ssh/id_wheel\n",
+    );
     let f = only(&findings, "AU053");
     assert_eq!(f.location.line, Some(2));
-    assert!(f.message.contains("8h") && f.message.contains("10m"), "{}", f.message);
+    assert!(
+        f.message.contains("8h") && f.message.contains("10m"),
+        "{}",
+        f.message
+    );
 }
 
 #[test]
@@ -493,7 +736,9 @@ fn au054_config_line_that_is_not_text() {
 fn every_rule_has_a_test_here_or_in_audit_clean() {
     let me = include_str!("audit_rules.rs");
     for rule in skset::audit::AUDIT_RULES {
-        let tested = me.contains(&format!("fn {}_", rule.id.to_lowercase())) || (rule.id == "AU023") || (rule.id == "AU025");
+        let tested = me.contains(&format!("fn {}_", rule.id.to_lowercase()))
+            || (rule.id == "AU023")
+            || (rule.id == "AU025");
         assert!(tested, "{} {} has no test", rule.id, rule.name);
     }
 }

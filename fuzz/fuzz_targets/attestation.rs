@@ -11,11 +11,30 @@ use skset::openssh::sk_key::SkAlgorithm;
 
 fuzz_target!(|data: &[u8]| {
     let _ = parse_auth_data(data);
-    let public = SkPublicKey { algorithm: SkAlgorithm::Ed25519, public_key: vec![7; 32], application: "ssh:root".into(), comment: String::new() };
+    let public = SkPublicKey {
+        algorithm: SkAlgorithm::Ed25519,
+        public_key: vec![7; 32],
+        application: "ssh:root".into(),
+        comment: String::new(),
+    };
     let challenge = [0u8; 32];
-    let attestations = [SkAttestation::from_bytes(data).ok(), Some(SkAttestation::from_raw_auth_data(Vec::new(), vec![1; 64], data))];
+    let attestations = [
+        SkAttestation::from_bytes(data).ok(),
+        Some(SkAttestation::from_raw_auth_data(
+            Vec::new(),
+            vec![1; 64],
+            data,
+        )),
+    ];
     for attestation in attestations.iter().flatten() {
-        let v = verify(&VerifyRequest { attestation, challenge: &challenge, public_key: &public, key_handle: Some(&[1, 2, 3]), anchors: None, aaguid_allow_list: &[] });
+        let v = verify(&VerifyRequest {
+            attestation,
+            challenge: &challenge,
+            public_key: &public,
+            key_handle: Some(&[1, 2, 3]),
+            anchors: None,
+            aaguid_allow_list: &[],
+        });
         let _ = v.verified();
     }
 });

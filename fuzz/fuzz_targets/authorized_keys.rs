@@ -23,6 +23,13 @@ fuzz_target!(|data: &[u8]| {
     let modes = ModeIndex::new(policy());
     let mut findings = 0usize;
     // A small duplicate cap so the fuzzer also reaches the capped path.
-    let result = audit_authorized_keys_capped(&modes, Path::new("fuzz"), Some("admin"), data, 8, &mut |_| findings += 1);
+    let result = audit_authorized_keys_capped(
+        &modes,
+        Path::new("fuzz"),
+        Some("admin"),
+        data,
+        8,
+        &mut |_| findings += 1,
+    );
     assert!(result.is_ok(), "reading from memory cannot fail");
 });

@@ -52,17 +52,31 @@ pub fn attestation_paths(key: &Path) -> (PathBuf, PathBuf) {
 pub fn read_small(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?.take(cap + 1).read_to_end(&mut bytes)?;
+    std::fs::File::open(path)?
+        .take(cap + 1)
+        .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > cap {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("the file is larger than {cap} bytes")));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the file is larger than {cap} bytes"),
+        ));
     }
     Ok(bytes)
 }
 
 /// Verify the attestation beside a key file and report what it shows.
-pub fn check_beside(settings: &AttestationSettings, key_path: &Path, mode: &Mode, public: &SkPublicKey, key_handle: Option<&[u8]>, sink: &mut dyn FnMut(AuditFinding)) -> Option<AttestationEvidence> {
+pub fn check_beside(
+    settings: &AttestationSettings,
+    key_path: &Path,
+    mode: &Mode,
+    public: &SkPublicKey,
+    key_handle: Option<&[u8]>,
+    sink: &mut dyn FnMut(AuditFinding),
+) -> Option<AttestationEvidence> {
     let (attest_path, challenge_path) = attestation_paths(key_path);
-    let finding = |rule: &rules::AuditRule, location: Location, message: String, fix: String| AuditFinding::new(rule, location, message, fix).mode(Some(&mode.name));
+    let finding = |rule: &rules::AuditRule, location: Location, message: String, fix: String| {
+        AuditFinding::new(rule, location, message, fix).mode(Some(&mode.name))
+    };
     if !attest_path.is_file() {
         if settings.require_attestation {
             sink(finding(
@@ -77,14 +91,28 @@ pub fn check_beside(settings: &AttestationSettings, key_path: &Path, mode: &Mode
     let bytes = match read_small(&attest_path, MAX_ATTESTATION_FILE_LEN) {
         Ok(b) => b,
         Err(e) => {
-            sink(finding(&rules::ATTESTATION_INVALID, Location::file(&attest_path), format!("cannot read the attestation: {e}"), "check the file's owner and mode".into()));
+            sink(finding(
+                &rules::ATTESTATION_INVALID,
+                Location::file(&attest_path),
+                format!("cannot read the attestation: {e}"),
+                "check the file's owner and mode".into(),
+            ));
             return None;
         }
     };
     let attestation = match SkAttestation::from_bytes(&bytes) {
         Ok(a) => a,
         Err(e) => {
-            sink(finding(&rules::ATTESTATION_INVALID, Location::file(&attest_path), e.to_string(), format!("restore {} from a backup, or enroll the {} mode again", attest_path.display(), mode.name)));
+            sink(finding(
+                &rules::ATTESTATION_INVALID,
+                Location::file(&attest_path),
+                e.to_string(),
+                format!(
+                    "restore {} from a backup, or enroll the {} mode again",
+                    attest_path.display(),
+                    mode.name
+                ),
+            ));
             return None;
         }
     };
@@ -111,7 +139,12 @@ pub fn check_beside(settings: &AttestationSettings, key_path: &Path, mode: &Mode
     for problem in &verification.problems {
         sink(finding(problem.rule(), Location::file(&attest_path), problem.to_string(), format!("`skset attest verify --pub {}.pub --attestation {} --challenge {}` shows the details", key_path.display(), attest_path.display(), challenge_path.display())));
     }
-    if verification.is_self_attestation() && verification.problems.iter().all(|p| p.rule().id != rules::ATTESTATION_INVALID.id) {
+    if verification.is_self_attestation()
+        && verification
+            .problems
+            .iter()
+            .all(|p| p.rule().id != rules::ATTESTATION_INVALID.id)
+    {
         sink(finding(
             &rules::ATTESTATION_SELF,
             Location::file(&attest_path),
@@ -119,7 +152,12 @@ pub fn check_beside(settings: &AttestationSettings, key_path: &Path, mode: &Mode
             "if the policy needs evidence of hardware, issue security keys that attest with a vendor certificate and set trusted_attestation_roots".into(),
         ));
     }
-    if settings.anchors.is_none() && matches!(verification.kind, super::attestation::AttestationKind::Certificate { .. }) {
+    if settings.anchors.is_none()
+        && matches!(
+            verification.kind,
+            super::attestation::AttestationKind::Certificate { .. }
+        )
+    {
         sink(finding(
             &rules::ATTESTATION_CHAIN_UNCHECKED,
             Location::file(&attest_path),
@@ -127,5 +165,10 @@ pub fn check_beside(settings: &AttestationSettings, key_path: &Path, mode: &Mode
             "set settings.trusted_attestation_roots in the policy (or --roots DIR) to the vendor's attestation root".into(),
         ));
     }
-    Some(AttestationEvidence { file: attest_path, mode: mode.name.clone(), verified: verification.verified(), verification })
+    Some(AttestationEvidence {
+        file: attest_path,
+        mode: mode.name.clone(),
+        verified: verification.verified(),
+        verification,
+    })
 }

@@ -19,7 +19,9 @@ use ssh_key::PublicKey;
 use super::lines::{BoundedLine, BoundedLines, MAX_LINE_BYTES};
 use super::modes::ModeIndex;
 use super::rules::{self, AuditFinding, Location};
-use crate::openssh::authorized_keys::{parse_line_bytes, AuthOption, AuthorizedKeyLine, Line, KNOWN_KEY_TYPES};
+use crate::openssh::authorized_keys::{
+    parse_line_bytes, AuthOption, AuthorizedKeyLine, Line, KNOWN_KEY_TYPES,
+};
 use crate::policy::model::Mode;
 
 /// Keys remembered per file for duplicate detection. Each costs ~20 bytes of table, so a
@@ -119,8 +121,16 @@ pub fn audit_authorized_keys_capped(
             }
         };
         stats.keys += 1;
-        let ctx = LineContext { modes, path, number, account, governed };
-        let Some(data) = decode_blob(&ctx, &key, &mut blob, sink) else { continue };
+        let ctx = LineContext {
+            modes,
+            path,
+            number,
+            account,
+            governed,
+        };
+        let Some(data) = decode_blob(&ctx, &key, &mut blob, sink) else {
+            continue;
+        };
         if let Some(first) = seen.check(&blob, number) {
             match first {
                 Remembered::At(first) => sink(AuditFinding::new(
@@ -157,13 +167,21 @@ impl LineContext<'_, '_> {
 }
 
 /// Decode the base64 blob into `blob` and parse it; a finding and `None` when it fails.
-fn decode_blob(ctx: &LineContext<'_, '_>, key: &AuthorizedKeyLine<'_>, blob: &mut Vec<u8>, sink: &mut dyn FnMut(AuditFinding)) -> Option<KeyData> {
+fn decode_blob(
+    ctx: &LineContext<'_, '_>,
+    key: &AuthorizedKeyLine<'_>,
+    blob: &mut Vec<u8>,
+    sink: &mut dyn FnMut(AuditFinding),
+) -> Option<KeyData> {
     let invalid = |message: String| {
         AuditFinding::new(
             &rules::KEY_BLOB_INVALID,
             ctx.location(),
             message,
-            format!("paste the key again from its .pub file, or remove line {}", ctx.number),
+            format!(
+                "paste the key again from its .pub file, or remove line {}",
+                ctx.number
+            ),
         )
         .account(ctx.account)
     };
@@ -173,7 +191,10 @@ fn decode_blob(ctx: &LineContext<'_, '_>, key: &AuthorizedKeyLine<'_>, blob: &mu
     let decoded_len = match Base64::decode(key.key_base64.as_bytes(), blob) {
         Ok(d) => d.len(),
         Err(_) => {
-            sink(invalid(format!("the {} key's base64 does not decode", printable(&key.key_type))));
+            sink(invalid(format!(
+                "the {} key's base64 does not decode",
+                printable(&key.key_type)
+            )));
             return None;
         }
     };
@@ -183,23 +204,41 @@ fn decode_blob(ctx: &LineContext<'_, '_>, key: &AuthorizedKeyLine<'_>, blob: &mu
         return None;
     }
     if !known {
-        sink(invalid(format!("unknown key type `{}`: sshd does not accept it", printable(&key.key_type))));
+        sink(invalid(format!(
+            "unknown key type `{}`: sshd does not accept it",
+            printable(&key.key_type)
+        )));
         return None;
     }
     match PublicKey::from_bytes(blob) {
-        Ok(public) if public.algorithm().as_str() == key.key_type => Some(public.key_data().clone()),
+        Ok(public) if public.algorithm().as_str() == key.key_type => {
+            Some(public.key_data().clone())
+        }
         Ok(public) => {
-            sink(invalid(format!("the line says {} but the key data is {}; the line was edited or spliced", key.key_type, public.algorithm().as_str())));
+            sink(invalid(format!(
+                "the line says {} but the key data is {}; the line was edited or spliced",
+                key.key_type,
+                public.algorithm().as_str()
+            )));
             None
         }
         Err(e) => {
-            sink(invalid(format!("the {} key data does not decode: {e}", key.key_type)));
+            sink(invalid(format!(
+                "the {} key data does not decode: {e}",
+                key.key_type
+            )));
             None
         }
     }
 }
 
-fn check_key(ctx: &LineContext<'_, '_>, key: &AuthorizedKeyLine<'_>, data: &KeyData, stats: &mut AuthorizedKeysStats, sink: &mut dyn FnMut(AuditFinding)) {
+fn check_key(
+    ctx: &LineContext<'_, '_>,
+    key: &AuthorizedKeyLine<'_>,
+    data: &KeyData,
+    stats: &mut AuthorizedKeysStats,
+    sink: &mut dyn FnMut(AuditFinding),
+) {
     let application = match data {
         KeyData::SkEd25519(k) => Some(k.application()),
         KeyData::SkEcdsaSha2NistP256(k) => Some(k.application()),
@@ -218,7 +257,11 @@ fn check_key(ctx: &LineContext<'_, '_>, key: &AuthorizedKeyLine<'_>, data: &KeyD
         return;
     };
     stats.sk_keys += 1;
-    if key.options.iter().any(|o| matches!(o, AuthOption::CertAuthority)) {
+    if key
+        .options
+        .iter()
+        .any(|o| matches!(o, AuthOption::CertAuthority))
+    {
         // A CA key signs certificates; touch and PIN come from the certificate's options.
         return;
     }
@@ -232,7 +275,11 @@ fn check_key(ctx: &LineContext<'_, '_>, key: &AuthorizedKeyLine<'_>, data: &KeyD
         return;
     };
     let has = |pred: fn(&AuthOption<'_>) -> bool| key.options.iter().any(pred);
-    let finding = |rule: &rules::AuditRule, message: String, fix: String| AuditFinding::new(rule, ctx.location(), message, fix).mode(Some(&mode.name)).account(ctx.account);
+    let finding = |rule: &rules::AuditRule, message: String, fix: String| {
+        AuditFinding::new(rule, ctx.location(), message, fix)
+            .mode(Some(&mode.name))
+            .account(ctx.account)
+    };
     let no_touch = has(|o| matches!(o, AuthOption::NoTouchRequired));
     if !mode.touch && !no_touch {
         sink(finding(
@@ -268,7 +315,12 @@ fn check_key(ctx: &LineContext<'_, '_>, key: &AuthorizedKeyLine<'_>, data: &KeyD
 }
 
 /// from= and command=: present for unattended resident keys, and as the policy says.
-fn check_restrictions(ctx: &LineContext<'_, '_>, key: &AuthorizedKeyLine<'_>, mode: &Mode, sink: &mut dyn FnMut(AuditFinding)) {
+fn check_restrictions(
+    ctx: &LineContext<'_, '_>,
+    key: &AuthorizedKeyLine<'_>,
+    mode: &Mode,
+    sink: &mut dyn FnMut(AuditFinding),
+) {
     let from = key.options.iter().find_map(|o| match o {
         AuthOption::From(v) => Some(v.as_ref()),
         _ => None,
@@ -280,24 +332,36 @@ fn check_restrictions(ctx: &LineContext<'_, '_>, key: &AuthorizedKeyLine<'_>, mo
     let policy_from = (!mode.server.from.is_empty()).then(|| mode.server.from.join(","));
     let policy_command = mode.server.command.as_deref();
     let unattended = !mode.touch && !mode.pin && mode.resident;
-    let finding = |rule: &rules::AuditRule, message: String, fix: String| AuditFinding::new(rule, ctx.location(), message, fix).mode(Some(&mode.name)).account(ctx.account);
+    let finding = |rule: &rules::AuditRule, message: String, fix: String| {
+        AuditFinding::new(rule, ctx.location(), message, fix)
+            .mode(Some(&mode.name))
+            .account(ctx.account)
+    };
     let wanted = |name: &str, value: Option<&str>| match value {
         Some(v) => format!("{name}=\"{v}\""),
         None => format!("{name}=\"...\""),
     };
     if unattended && (from.is_none() || command.is_none()) {
-        let missing: Vec<String> = [(from.is_none(), wanted("from", policy_from.as_deref())), (command.is_none(), wanted("command", policy_command))]
-            .into_iter()
-            .filter_map(|(missing, text)| missing.then_some(text))
-            .collect();
+        let missing: Vec<String> = [
+            (from.is_none(), wanted("from", policy_from.as_deref())),
+            (command.is_none(), wanted("command", policy_command)),
+        ]
+        .into_iter()
+        .filter_map(|(missing, text)| missing.then_some(text))
+        .collect();
         sink(finding(
             &rules::UNATTENDED_KEY_UNRESTRICTED,
             format!("{} key signs without touch or PIN, but the line has no {}: whoever holds the device logs in from anywhere and runs anything", mode.name, missing.join(" and no ")),
             format!("add {} to line {}", missing.join(","), ctx.number),
         ));
     }
-    for (name, line_value, policy_value) in [("from", from, policy_from.as_deref()), ("command", command, policy_command)] {
-        let Some(expected) = policy_value else { continue };
+    for (name, line_value, policy_value) in [
+        ("from", from, policy_from.as_deref()),
+        ("command", command, policy_command),
+    ] {
+        let Some(expected) = policy_value else {
+            continue;
+        };
         match line_value {
             Some(v) if v == expected => {}
             Some(v) => sink(finding(
@@ -342,12 +406,18 @@ enum Remembered {
 
 impl Seen {
     fn new(max: usize) -> Seen {
-        Seen { hashers: (RandomState::new(), RandomState::new()), lines: HashMap::new(), max, capped: false }
+        Seen {
+            hashers: (RandomState::new(), RandomState::new()),
+            lines: HashMap::new(),
+            max,
+            capped: false,
+        }
     }
 
     /// The line this blob was first seen on, or a one-time note that the cap was reached.
     fn check(&mut self, blob: &[u8], line: u64) -> Option<Remembered> {
-        let h = (u128::from(self.hashers.0.hash_one(blob)) << 64) | u128::from(self.hashers.1.hash_one(blob));
+        let h = (u128::from(self.hashers.0.hash_one(blob)) << 64)
+            | u128::from(self.hashers.1.hash_one(blob));
         if let Some(first) = self.lines.get(&h) {
             return Some(Remembered::At(*first));
         }
@@ -369,10 +439,22 @@ mod tests {
 
     #[test]
     fn accounts_from_paths() {
-        assert_eq!(account_from_path(Path::new("/root/.ssh/authorized_keys")).as_deref(), Some("root"));
-        assert_eq!(account_from_path(Path::new("/home/admin/.ssh/authorized_keys")).as_deref(), Some("admin"));
-        assert_eq!(account_from_path(Path::new("/tmp/x/home/robo/.ssh/authorized_keys")).as_deref(), Some("robo"));
-        assert_eq!(account_from_path(Path::new("/etc/ssh/authorized_keys")), None);
+        assert_eq!(
+            account_from_path(Path::new("/root/.ssh/authorized_keys")).as_deref(),
+            Some("root")
+        );
+        assert_eq!(
+            account_from_path(Path::new("/home/admin/.ssh/authorized_keys")).as_deref(),
+            Some("admin")
+        );
+        assert_eq!(
+            account_from_path(Path::new("/tmp/x/home/robo/.ssh/authorized_keys")).as_deref(),
+            Some("robo")
+        );
+        assert_eq!(
+            account_from_path(Path::new("/etc/ssh/authorized_keys")),
+            None
+        );
         assert_eq!(account_from_path(Path::new("authorized_keys")), None);
     }
 }

@@ -35,7 +35,12 @@ impl<R: BufRead> BoundedLines<R> {
     }
 
     pub fn with_max(reader: R, max: usize) -> Self {
-        BoundedLines { reader, buf: Vec::new(), line_number: 0, max }
+        BoundedLines {
+            reader,
+            buf: Vec::new(),
+            line_number: 0,
+            max,
+        }
     }
 
     /// The next line and its 1-based number, `None` at the end of the input.
@@ -105,7 +110,14 @@ mod tests {
     #[test]
     fn lines_crlf_and_no_final_newline() {
         let got = collect(b"ab\r\n\ncd", 10);
-        assert_eq!(got, vec![(1, Ok(b"ab\r".to_vec())), (2, Ok(vec![])), (3, Ok(b"cd".to_vec()))]);
+        assert_eq!(
+            got,
+            vec![
+                (1, Ok(b"ab\r".to_vec())),
+                (2, Ok(vec![])),
+                (3, Ok(b"cd".to_vec()))
+            ]
+        );
         assert!(collect(b"", 10).is_empty());
     }
 

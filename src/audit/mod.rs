@@ -53,7 +53,10 @@ impl AuthorizedKeysInput {
         if let Some((file, account)) = arg.rsplit_once(':') {
             let plausible = !account.is_empty() && !account.contains('/') && !file.is_empty();
             if plausible && !Path::new(arg).exists() {
-                return AuthorizedKeysInput { path: PathBuf::from(file), account: Some(account.to_owned()) };
+                return AuthorizedKeysInput {
+                    path: PathBuf::from(file),
+                    account: Some(account.to_owned()),
+                };
             }
         }
         let path = PathBuf::from(arg);
@@ -80,7 +83,10 @@ pub struct AuditInput {
 #[non_exhaustive]
 pub enum AuditError {
     #[error("cannot read {}: {source}; check the path, and run the audit as a user who may read it", path.display())]
-    Unreadable { path: PathBuf, source: std::io::Error },
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{} is not a directory; --ssh-dir takes a directory such as ~/.ssh (use --authorized-keys or --ssh-config for files)", path.display())]
     NotADirectory { path: PathBuf },
     #[error("attestation roots: {0}")]
@@ -145,7 +151,11 @@ fn paths_text<S: serde::Serializer>(ps: &[PathBuf], s: S) -> Result<S::Ok, S::Er
 }
 
 /// Load the attestation roots the audit trusts: `--roots`, else the policy's list.
-pub fn load_anchors(policy: &Policy, roots: Option<&Path>, policy_dir: Option<&Path>) -> Result<Option<TrustAnchors>, RootsError> {
+pub fn load_anchors(
+    policy: &Policy,
+    roots: Option<&Path>,
+    policy_dir: Option<&Path>,
+) -> Result<Option<TrustAnchors>, RootsError> {
     if let Some(dir) = roots {
         return TrustAnchors::from_dir(dir).map(Some);
     }
@@ -167,7 +177,11 @@ pub fn load_anchors(policy: &Policy, roots: Option<&Path>, policy_dir: Option<&P
 }
 
 /// Run the audit, handing each finding to `sink` as it is found.
-pub fn audit(policy: &Policy, input: &AuditInput, sink: &mut dyn FnMut(AuditFinding)) -> Result<AuditSummary, AuditError> {
+pub fn audit(
+    policy: &Policy,
+    input: &AuditInput,
+    sink: &mut dyn FnMut(AuditFinding),
+) -> Result<AuditSummary, AuditError> {
     preflight(input)?;
     let modes = ModeIndex::new(policy);
     let settings = AttestationSettings {
@@ -175,7 +189,11 @@ pub fn audit(policy: &Policy, input: &AuditInput, sink: &mut dyn FnMut(AuditFind
         aaguid_allow_list: policy.settings.aaguid_allow_list.clone(),
         require_attestation: policy.settings.require_attestation,
     };
-    let mut summary = AuditSummary { policy: policy.name.clone(), ssh_dirs: input.ssh_dirs.clone(), ..AuditSummary::default() };
+    let mut summary = AuditSummary {
+        policy: policy.name.clone(),
+        ssh_dirs: input.ssh_dirs.clone(),
+        ..AuditSummary::default()
+    };
     let mut counts = SeverityCounts::default();
     let mut counted = |f: AuditFinding| {
         counts.add(f.severity);
@@ -184,7 +202,10 @@ pub fn audit(policy: &Policy, input: &AuditInput, sink: &mut dyn FnMut(AuditFind
 
     let mut authorized: Vec<AuthorizedKeysInput> = input.authorized_keys.clone();
     let mut configs: Vec<PathBuf> = input.ssh_configs.clone();
-    let ctx = ssh_dir::KeyFileContext { modes: &modes, attestation: &settings };
+    let ctx = ssh_dir::KeyFileContext {
+        modes: &modes,
+        attestation: &settings,
+    };
     for dir in &input.ssh_dirs {
         let found = ssh_dir::audit_ssh_dir(&ctx, dir, &mut counted)?;
         summary.files += found.files;
@@ -205,7 +226,10 @@ pub fn audit(policy: &Policy, input: &AuditInput, sink: &mut dyn FnMut(AuditFind
     configs.retain(|c| seen.insert(canonical(c)));
 
     for entry in &authorized {
-        let unreadable = |source| AuditError::Unreadable { path: entry.path.clone(), source };
+        let unreadable = |source| AuditError::Unreadable {
+            path: entry.path.clone(),
+            source,
+        };
         let file = File::open(&entry.path).map_err(unreadable)?;
         if let Ok(mode) = crate::fsio::file_mode(&entry.path) {
             if mode & 0o022 != 0 {
@@ -217,16 +241,28 @@ pub fn audit(policy: &Policy, input: &AuditInput, sink: &mut dyn FnMut(AuditFind
                 ).account(entry.account.as_deref()));
             }
         }
-        let stats = authorized_keys::audit_authorized_keys(&modes, &entry.path, entry.account.as_deref(), BufReader::with_capacity(256 * 1024, file), &mut counted).map_err(unreadable)?;
+        let stats = authorized_keys::audit_authorized_keys(
+            &modes,
+            &entry.path,
+            entry.account.as_deref(),
+            BufReader::with_capacity(256 * 1024, file),
+            &mut counted,
+        )
+        .map_err(unreadable)?;
         summary.files += 1;
         summary.lines += stats.lines;
         summary.authorized_keys_entries += stats.keys;
         summary.sk_keys += stats.sk_keys;
     }
     for path in &configs {
-        let unreadable = |source| AuditError::Unreadable { path: path.clone(), source };
+        let unreadable = |source| AuditError::Unreadable {
+            path: path.clone(),
+            source,
+        };
         let file = File::open(path).map_err(unreadable)?;
-        summary.lines += ssh_config::audit_ssh_config(&modes, path, BufReader::new(file), &mut counted).map_err(unreadable)?;
+        summary.lines +=
+            ssh_config::audit_ssh_config(&modes, path, BufReader::new(file), &mut counted)
+                .map_err(unreadable)?;
         summary.files += 1;
     }
     summary.authorized_keys = authorized;
@@ -240,17 +276,33 @@ pub fn audit(policy: &Policy, input: &AuditInput, sink: &mut dyn FnMut(AuditFind
 /// a report.
 pub fn preflight(input: &AuditInput) -> Result<(), AuditError> {
     for dir in &input.ssh_dirs {
-        let meta = std::fs::metadata(dir).map_err(|source| AuditError::Unreadable { path: dir.clone(), source })?;
+        let meta = std::fs::metadata(dir).map_err(|source| AuditError::Unreadable {
+            path: dir.clone(),
+            source,
+        })?;
         if !meta.is_dir() {
             return Err(AuditError::NotADirectory { path: dir.clone() });
         }
-        std::fs::read_dir(dir).map_err(|source| AuditError::Unreadable { path: dir.clone(), source })?;
+        std::fs::read_dir(dir).map_err(|source| AuditError::Unreadable {
+            path: dir.clone(),
+            source,
+        })?;
     }
-    let files = input.authorized_keys.iter().map(|a| &a.path).chain(&input.ssh_configs);
+    let files = input
+        .authorized_keys
+        .iter()
+        .map(|a| &a.path)
+        .chain(&input.ssh_configs);
     for path in files {
-        let unreadable = |source| AuditError::Unreadable { path: path.clone(), source };
+        let unreadable = |source| AuditError::Unreadable {
+            path: path.clone(),
+            source,
+        };
         if std::fs::metadata(path).map_err(unreadable)?.is_dir() {
-            return Err(unreadable(std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a directory, not a file")));
+            return Err(unreadable(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "it is a directory, not a file",
+            )));
         }
         File::open(path).map_err(unreadable)?;
     }
@@ -258,7 +310,10 @@ pub fn preflight(input: &AuditInput) -> Result<(), AuditError> {
 }
 
 /// [`audit`], with the findings gathered into a `Vec`.
-pub fn audit_collect(policy: &Policy, input: &AuditInput) -> Result<(Vec<AuditFinding>, AuditSummary), AuditError> {
+pub fn audit_collect(
+    policy: &Policy,
+    input: &AuditInput,
+) -> Result<(Vec<AuditFinding>, AuditSummary), AuditError> {
     let mut findings = Vec::new();
     let summary = audit(policy, input, &mut |f| findings.push(f))?;
     Ok((findings, summary))

@@ -48,8 +48,14 @@ impl<'p> ModeIndex<'p> {
     }
 
     /// The modes whose credentials have this application.
-    pub fn by_application<'a>(&'a self, application: &'a str) -> impl Iterator<Item = &'p Mode> + 'a {
-        self.policy.modes.iter().filter(move |m| m.application == application)
+    pub fn by_application<'a>(
+        &'a self,
+        application: &'a str,
+    ) -> impl Iterator<Item = &'p Mode> + 'a {
+        self.policy
+            .modes
+            .iter()
+            .filter(move |m| m.application == application)
     }
 
     /// The one mode with this application, if exactly one has it.
@@ -80,9 +86,16 @@ impl<'p> ModeIndex<'p> {
     }
 
     /// The mode of a key file: by application, else by file name, else by comment.
-    pub fn for_key_file(&self, application: Option<&str>, file_name: &str, comment: Option<&str>) -> ModeMatch<'p> {
+    pub fn for_key_file(
+        &self,
+        application: Option<&str>,
+        file_name: &str,
+        comment: Option<&str>,
+    ) -> ModeMatch<'p> {
         let by_name = self.by_file_name(file_name).map(|m| (m, Via::FileName));
-        let by_comment = comment.and_then(|c| self.by_comment(c)).map(|m| (m, Via::Comment));
+        let by_comment = comment
+            .and_then(|c| self.by_comment(c))
+            .map(|m| (m, Via::Comment));
         let claimed = by_name.or(by_comment);
         if let Some(app) = application {
             let candidates: Vec<&Mode> = self.by_application(app).collect();
@@ -90,28 +103,53 @@ impl<'p> ModeIndex<'p> {
                 [one] => Some(*one),
                 // Several modes share the application (only non-resident ones may): the name
                 // or comment decides between them.
-                [_, _, ..] => claimed.map(|(m, _)| m).filter(|m| candidates.iter().any(|c| c.name == m.name)),
+                [_, _, ..] => claimed
+                    .map(|(m, _)| m)
+                    .filter(|m| candidates.iter().any(|c| c.name == m.name)),
                 [] => None,
             };
             if let Some(mode) = chosen {
                 let claimed = claimed.filter(|(m, _)| m.name != mode.name);
-                return ModeMatch { mode: Some(mode), via: Via::Application, claimed };
+                return ModeMatch {
+                    mode: Some(mode),
+                    via: Via::Application,
+                    claimed,
+                };
             }
             if let Some((mode, via)) = claimed {
                 // The name says a mode, the credential has another application.
-                return ModeMatch { mode: Some(mode), via, claimed: Some((mode, via)) };
+                return ModeMatch {
+                    mode: Some(mode),
+                    via,
+                    claimed: Some((mode, via)),
+                };
             }
-            return ModeMatch { mode: None, via: Via::Application, claimed: None };
+            return ModeMatch {
+                mode: None,
+                via: Via::Application,
+                claimed: None,
+            };
         }
         match claimed {
-            Some((mode, via)) => ModeMatch { mode: Some(mode), via, claimed: None },
-            None => ModeMatch { mode: None, via: Via::FileName, claimed: None },
+            Some((mode, via)) => ModeMatch {
+                mode: Some(mode),
+                via,
+                claimed: None,
+            },
+            None => ModeMatch {
+                mode: None,
+                via: Via::FileName,
+                claimed: None,
+            },
         }
     }
 
     /// Accounts whose authorized_keys the policy governs.
     pub fn governs_account(&self, account: &str) -> bool {
-        self.policy.modes.iter().any(|m| m.server.account == account)
+        self.policy
+            .modes
+            .iter()
+            .any(|m| m.server.account == account)
     }
 }
 
@@ -122,7 +160,10 @@ pub fn expected_flags(mode: &Mode) -> u8 {
 
 /// Does `comment` come from `template` for this mode, with `{label}` as a wildcard?
 fn comment_matches(template: &str, mode: &Mode, comment: &str) -> bool {
-    let fixed = template.replace("{mode}", &mode.name).replace("{account}", &mode.server.account).replace("{device}", &mode.device);
+    let fixed = template
+        .replace("{mode}", &mode.name)
+        .replace("{account}", &mode.server.account)
+        .replace("{device}", &mode.device);
     let parts: Vec<&str> = fixed.split("{label}").collect();
     glob_parts(&parts, comment)
 }
@@ -133,8 +174,12 @@ fn glob_parts(parts: &[&str], text: &str) -> bool {
         [] => text.is_empty(),
         [only] => *only == text,
         [first, middle @ .., last] => {
-            let Some(mut rest) = text.strip_prefix(first) else { return false };
-            let Some(before_last) = rest.len().checked_sub(last.len()) else { return false };
+            let Some(mut rest) = text.strip_prefix(first) else {
+                return false;
+            };
+            let Some(before_last) = rest.len().checked_sub(last.len()) else {
+                return false;
+            };
             if !rest.ends_with(last) {
                 return false;
             }
@@ -168,7 +213,12 @@ mod tests {
         let policy = crate::policy::default_policy().unwrap();
         let idx = ModeIndex::new(&policy);
         assert_eq!(idx.unique_by_application("ssh:robo").unwrap().name, "robo");
-        assert_eq!(idx.by_file_name("id_wheel.bak-20250101T000000Z").unwrap().name, "wheel");
+        assert_eq!(
+            idx.by_file_name("id_wheel.bak-20250101T000000Z")
+                .unwrap()
+                .name,
+            "wheel"
+        );
         assert_eq!(idx.by_comment("laptop-sudo").unwrap().name, "sudo");
         let m = idx.for_key_file(Some("ssh:"), "id_root", None);
         assert_eq!(m.mode.unwrap().name, "root");
@@ -176,6 +226,9 @@ mod tests {
         let m = idx.for_key_file(Some("ssh:root"), "id_sudo", None);
         assert_eq!(m.mode.unwrap().name, "root");
         assert_eq!(m.claimed.unwrap().0.name, "sudo");
-        assert!(idx.for_key_file(Some("ssh:"), "id_ed25519_sk", None).mode.is_none());
+        assert!(idx
+            .for_key_file(Some("ssh:"), "id_ed25519_sk", None)
+            .mode
+            .is_none());
     }
 }

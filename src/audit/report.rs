@@ -22,7 +22,11 @@ pub fn text_header() -> String {
 /// One finding: a table row, then what is wrong and the fix, indented under it.
 pub fn text_finding(f: &AuditFinding) -> String {
     let rule = format!("{} {}", f.rule, f.name);
-    let mut out = format!("{:<8}  {rule:<RULE_WIDTH$}  {}\n", f.severity.to_string(), f.location);
+    let mut out = format!(
+        "{:<8}  {rule:<RULE_WIDTH$}  {}\n",
+        f.severity.to_string(),
+        f.location
+    );
     let indent = " ".repeat(10);
     let _ = writeln!(out, "{indent}{}", one_line(&f.message));
     let _ = writeln!(out, "{indent}fix: {}", one_line(&f.fix));
@@ -38,8 +42,12 @@ pub fn text_summary(summary: &AuditSummary, fail_on: Severity) -> String {
     }
     for a in &summary.attestations {
         let kind = match &a.verification.kind {
-            super::attestation::AttestationKind::Certificate { subject, .. } => format!("certificate {subject}"),
-            super::attestation::AttestationKind::SelfAttestation => "self-attestation (not evidence of hardware)".into(),
+            super::attestation::AttestationKind::Certificate { subject, .. } => {
+                format!("certificate {subject}")
+            }
+            super::attestation::AttestationKind::SelfAttestation => {
+                "self-attestation (not evidence of hardware)".into()
+            }
             super::attestation::AttestationKind::None => "no attestation statement".into(),
         };
         let _ = writeln!(
@@ -47,7 +55,11 @@ pub fn text_summary(summary: &AuditSummary, fail_on: Severity) -> String {
             "attestation {} ({}): {}, {kind}, AAGUID {}",
             a.file.display(),
             a.mode,
-            if a.verified { "verified" } else { "NOT verified" },
+            if a.verified {
+                "verified"
+            } else {
+                "NOT verified"
+            },
             a.verification.aaguid.as_deref().unwrap_or("?"),
         );
     }
@@ -62,19 +74,30 @@ pub fn text_summary(summary: &AuditSummary, fail_on: Severity) -> String {
         c.error,
         c.warning,
         c.info,
-        if c.at_or_above(fail_on) > 0 { "FAIL" } else { "pass" }
+        if c.at_or_above(fail_on) > 0 {
+            "FAIL"
+        } else {
+            "pass"
+        }
     );
     out
 }
 
 /// Text from files can hold anything; a report line must stay one line.
 fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The opening of the JSON document, up to the findings array.
 pub fn json_open(policy: &str, fail_on: Severity) -> String {
-    format!("{{\"schema\":{},\"policy\":{},\"fail_on\":{},\"findings\":[", json(&JSON_SCHEMA), json(&policy), json(&fail_on))
+    format!(
+        "{{\"schema\":{},\"policy\":{},\"fail_on\":{},\"findings\":[",
+        json(&JSON_SCHEMA),
+        json(&policy),
+        json(&fail_on)
+    )
 }
 
 /// One finding as an element of the findings array (`first` decides the comma).
@@ -91,7 +114,11 @@ pub fn json_close(summary: &AuditSummary, exit_code: u8, error: Option<&str>) ->
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<&'a str>,
     }
-    let tail = json(&Tail { summary, exit_code, error });
+    let tail = json(&Tail {
+        summary,
+        exit_code,
+        error,
+    });
     // Splice the tail's fields after the findings array: `],"summary":...}`.
     format!("\n],{}", tail.strip_prefix('{').unwrap_or(&tail))
 }
@@ -100,7 +127,14 @@ pub fn json_close(summary: &AuditSummary, exit_code: u8, error: Option<&str>) ->
 pub fn rules_table() -> String {
     let mut out = String::new();
     for r in AUDIT_RULES {
-        let _ = writeln!(out, "{}  {:<8} {}\n        {}", r.id, r.severity.to_string(), r.name, r.summary);
+        let _ = writeln!(
+            out,
+            "{}  {:<8} {}\n        {}",
+            r.id,
+            r.severity.to_string(),
+            r.name,
+            r.summary
+        );
     }
     out
 }

@@ -173,15 +173,27 @@ pub struct Location {
 
 impl Location {
     pub fn file(file: &Path) -> Location {
-        Location { file: file.to_owned(), line: None, column: None }
+        Location {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+        }
     }
 
     pub fn line(file: &Path, line: u64) -> Location {
-        Location { file: file.to_owned(), line: Some(line), column: None }
+        Location {
+            file: file.to_owned(),
+            line: Some(line),
+            column: None,
+        }
     }
 
     pub fn at(file: &Path, line: u64, column: usize) -> Location {
-        Location { file: file.to_owned(), line: Some(line), column: Some(column) }
+        Location {
+            file: file.to_owned(),
+            line: Some(line),
+            column: Some(column),
+        }
     }
 }
 
@@ -218,7 +230,12 @@ pub struct AuditFinding {
 }
 
 impl AuditFinding {
-    pub fn new(rule: &AuditRule, location: Location, message: impl Into<String>, fix: impl Into<String>) -> AuditFinding {
+    pub fn new(
+        rule: &AuditRule,
+        location: Location,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> AuditFinding {
         AuditFinding {
             rule: rule.id,
             name: rule.name,
@@ -244,7 +261,11 @@ impl AuditFinding {
 
 impl fmt::Display for AuditFinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} [{} {}]: {}\n  fix: {}", self.location, self.severity, self.rule, self.name, self.message, self.fix)
+        write!(
+            f,
+            "{} {} [{} {}]: {}\n  fix: {}",
+            self.location, self.severity, self.rule, self.name, self.message, self.fix
+        )
     }
 }
 
@@ -255,10 +276,19 @@ mod tests {
     #[test]
     fn ids_are_unique_ordered_and_slugs_are_kebab_case() {
         for pair in AUDIT_RULES.windows(2) {
-            assert!(pair[0].id < pair[1].id, "{} before {}", pair[0].id, pair[1].id);
+            assert!(
+                pair[0].id < pair[1].id,
+                "{} before {}",
+                pair[0].id,
+                pair[1].id
+            );
         }
         for r in AUDIT_RULES {
-            assert!(r.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{}", r.name);
+            assert!(
+                r.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{}",
+                r.name
+            );
             assert_eq!(audit_rule(r.name).map(|x| x.id), Some(r.id));
         }
     }

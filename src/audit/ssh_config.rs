@@ -56,8 +56,12 @@ fn parse_add_keys(value: &str) -> AddKeys {
     match (first.as_str(), second) {
         ("no", None) => AddKeys::No,
         ("yes" | "ask" | "confirm", None) => AddKeys::Forever,
-        ("confirm", Some(t)) => Lifetime::parse(t).map(|l| AddKeys::For(l.seconds)).unwrap_or(AddKeys::Invalid),
-        (t, None) => Lifetime::parse(t).map(|l| AddKeys::For(l.seconds)).unwrap_or(AddKeys::Invalid),
+        ("confirm", Some(t)) => Lifetime::parse(t)
+            .map(|l| AddKeys::For(l.seconds))
+            .unwrap_or(AddKeys::Invalid),
+        (t, None) => Lifetime::parse(t)
+            .map(|l| AddKeys::For(l.seconds))
+            .unwrap_or(AddKeys::Invalid),
         _ => AddKeys::Invalid,
     }
 }
@@ -69,9 +73,19 @@ fn forwards(value: &str) -> bool {
 }
 
 /// Audit one ssh_config file.
-pub fn audit_ssh_config(modes: &ModeIndex<'_>, path: &Path, reader: impl BufRead, sink: &mut dyn FnMut(AuditFinding)) -> io::Result<u64> {
+pub fn audit_ssh_config(
+    modes: &ModeIndex<'_>,
+    path: &Path,
+    reader: impl BufRead,
+    sink: &mut dyn FnMut(AuditFinding),
+) -> io::Result<u64> {
     let (blocks, lines) = read_blocks(path, reader, sink)?;
-    let no_touch_in_agent: Vec<&Mode> = modes.policy.modes.iter().filter(|m| !m.touch && m.agent.load).collect();
+    let no_touch_in_agent: Vec<&Mode> = modes
+        .policy
+        .modes
+        .iter()
+        .filter(|m| !m.touch && m.agent.load)
+        .collect();
     for block in &blocks {
         let block_modes: Vec<&Mode> = block
             .identity_files
@@ -98,10 +112,24 @@ pub fn audit_ssh_config(modes: &ModeIndex<'_>, path: &Path, reader: impl BufRead
                     format!("set ForwardAgent no in `{}`; use ProxyJump (-J) to reach hosts behind it", block.header),
                 ).mode(Some(&mode.name)));
             }
-            check_add_keys(mode, block, effective(|b| b.add_keys_to_agent.as_ref()), path, sink);
+            check_add_keys(
+                mode,
+                block,
+                effective(|b| b.add_keys_to_agent.as_ref()),
+                path,
+                sink,
+            );
         }
-        if let (Some(setting), false, Some(loaded)) = (block.forward_agent.as_ref().filter(|s| forwards(&s.value)), reported_forward, no_touch_in_agent.first()) {
-            let scope = if block.global { "every host".to_owned() } else { format!("hosts of `{}`", block.header) };
+        if let (Some(setting), false, Some(loaded)) = (
+            block.forward_agent.as_ref().filter(|s| forwards(&s.value)),
+            reported_forward,
+            no_touch_in_agent.first(),
+        ) {
+            let scope = if block.global {
+                "every host".to_owned()
+            } else {
+                format!("hosts of `{}`", block.header)
+            };
             sink(AuditFinding::new(
                 &rules::FORWARD_AGENT_EXPOSES_AGENT,
                 Location::line(path, setting.line),
@@ -113,8 +141,16 @@ pub fn audit_ssh_config(modes: &ModeIndex<'_>, path: &Path, reader: impl BufRead
     Ok(lines)
 }
 
-fn check_add_keys(mode: &Mode, block: &Block, setting: Option<&Setting>, path: &Path, sink: &mut dyn FnMut(AuditFinding)) {
-    let Some(limit) = mode.agent.lifetime else { return };
+fn check_add_keys(
+    mode: &Mode,
+    block: &Block,
+    setting: Option<&Setting>,
+    path: &Path,
+    sink: &mut dyn FnMut(AuditFinding),
+) {
+    let Some(limit) = mode.agent.lifetime else {
+        return;
+    };
     let Some(setting) = setting else { return };
     let finding = |rule: &rules::AuditRule, message: String| {
         AuditFinding::new(rule, Location::line(path, setting.line), message, format!("write `AddKeysToAgent {limit}` in `{}` (what `skset export` prints), or `no` and add it with `ssh-add -t {limit}`", block.header)).mode(Some(&mode.name))
@@ -144,8 +180,17 @@ fn file_name(value: &str) -> Option<&str> {
     value.rsplit('/').next().filter(|n| !n.is_empty())
 }
 
-fn read_blocks(path: &Path, reader: impl BufRead, sink: &mut dyn FnMut(AuditFinding)) -> io::Result<(Vec<Block>, u64)> {
-    let mut blocks = vec![Block { header: "(before any Host)".into(), line: 0, global: true, ..Block::default() }];
+fn read_blocks(
+    path: &Path,
+    reader: impl BufRead,
+    sink: &mut dyn FnMut(AuditFinding),
+) -> io::Result<(Vec<Block>, u64)> {
+    let mut blocks = vec![Block {
+        header: "(before any Host)".into(),
+        line: 0,
+        global: true,
+        ..Block::default()
+    }];
     let mut lines = BoundedLines::new(reader);
     let mut last = 0;
     while let Some((number, line)) = lines.next_line()? {
@@ -158,22 +203,50 @@ fn read_blocks(path: &Path, reader: impl BufRead, sink: &mut dyn FnMut(AuditFind
             BoundedLine::Text(t) => t,
         };
         let Ok(text) = std::str::from_utf8(text) else {
-            sink(AuditFinding::new(&rules::CONFIG_LINE_UNREADABLE, Location::line(path, number), "the line is not UTF-8 text", format!("remove or re-type line {number}")));
+            sink(AuditFinding::new(
+                &rules::CONFIG_LINE_UNREADABLE,
+                Location::line(path, number),
+                "the line is not UTF-8 text",
+                format!("remove or re-type line {number}"),
+            ));
             continue;
         };
-        let Some((keyword, value)) = split_keyword(text) else { continue };
-        let setting = || Setting { value: unquote(value).to_owned(), line: number };
-        let watched = ["forwardagent", "addkeystoagent", "identityfile"].iter().any(|k| keyword.eq_ignore_ascii_case(k));
+        let Some((keyword, value)) = split_keyword(text) else {
+            continue;
+        };
+        let setting = || Setting {
+            value: unquote(value).to_owned(),
+            line: number,
+        };
+        let watched = ["forwardagent", "addkeystoagent", "identityfile"]
+            .iter()
+            .any(|k| keyword.eq_ignore_ascii_case(k));
         if watched && value.trim().is_empty() {
-            sink(AuditFinding::new(&rules::CONFIG_LINE_UNREADABLE, Location::line(path, number), format!("{keyword} has no value, so ssh refuses this config"), format!("give {keyword} a value on line {number}, or remove the line")));
+            sink(AuditFinding::new(
+                &rules::CONFIG_LINE_UNREADABLE,
+                Location::line(path, number),
+                format!("{keyword} has no value, so ssh refuses this config"),
+                format!("give {keyword} a value on line {number}, or remove the line"),
+            ));
             continue;
         }
         if keyword.eq_ignore_ascii_case("host") {
-            let global = value.split_whitespace().any(|p| p == "*") && !value.split_whitespace().any(|p| p.starts_with('!'));
-            blocks.push(Block { header: format!("Host {value}"), line: number, global, ..Block::default() });
+            let global = value.split_whitespace().any(|p| p == "*")
+                && !value.split_whitespace().any(|p| p.starts_with('!'));
+            blocks.push(Block {
+                header: format!("Host {value}"),
+                line: number,
+                global,
+                ..Block::default()
+            });
         } else if keyword.eq_ignore_ascii_case("match") {
             let global = value.trim().eq_ignore_ascii_case("all");
-            blocks.push(Block { header: format!("Match {value}"), line: number, global, ..Block::default() });
+            blocks.push(Block {
+                header: format!("Match {value}"),
+                line: number,
+                global,
+                ..Block::default()
+            });
         } else if let Some(block) = blocks.last_mut() {
             if keyword.eq_ignore_ascii_case("identityfile") {
                 block.identity_files.push(setting());
@@ -193,15 +266,23 @@ fn split_keyword(line: &str) -> Option<(&str, &str)> {
     if line.is_empty() || line.starts_with('#') {
         return None;
     }
-    let end = line.find(|c: char| c.is_ascii_whitespace() || c == '=').unwrap_or(line.len());
+    let end = line
+        .find(|c: char| c.is_ascii_whitespace() || c == '=')
+        .unwrap_or(line.len());
     let (keyword, rest) = line.split_at(end);
     let rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    let rest = rest.strip_prefix('=').unwrap_or(rest).trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let rest = rest
+        .strip_prefix('=')
+        .unwrap_or(rest)
+        .trim_start_matches(|c: char| c.is_ascii_whitespace());
     Some((keyword, rest))
 }
 
 fn unquote(value: &str) -> &str {
-    value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value)
+    value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value)
 }
 
 #[cfg(test)]
@@ -221,8 +302,14 @@ mod tests {
 
     #[test]
     fn keywords() {
-        assert_eq!(split_keyword("  ForwardAgent=yes"), Some(("ForwardAgent", "yes")));
-        assert_eq!(split_keyword("IdentityFile = \"~/.ssh/id x\""), Some(("IdentityFile", "\"~/.ssh/id x\"")));
+        assert_eq!(
+            split_keyword("  ForwardAgent=yes"),
+            Some(("ForwardAgent", "yes"))
+        );
+        assert_eq!(
+            split_keyword("IdentityFile = \"~/.ssh/id x\""),
+            Some(("IdentityFile", "\"~/.ssh/id x\""))
+        );
         assert_eq!(split_keyword("# c"), None);
         assert_eq!(file_name("~/.ssh/id_wheel"), Some("id_wheel"));
     }

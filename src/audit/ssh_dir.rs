@@ -14,7 +14,10 @@ use super::modes::{expected_flags, ModeIndex};
 use super::rules::{self, AuditFinding, Location};
 use super::AuditError;
 use crate::fsio;
-use crate::openssh::private_key::{inspect_private_key, read_sk_private_key, Encryption, PrivateKeyError, PrivateKeyInfo, MAX_PRIVATE_KEY_FILE_LEN};
+use crate::openssh::private_key::{
+    inspect_private_key, read_sk_private_key, Encryption, PrivateKeyError, PrivateKeyInfo,
+    MAX_PRIVATE_KEY_FILE_LEN,
+};
 use crate::openssh::public_key::{parse_any_line, SkPublicKey};
 use crate::openssh::sk_key::flags;
 use crate::policy::model::{Mode, PassphraseRule};
@@ -38,11 +41,20 @@ pub struct KeyFileContext<'a, 'p> {
 
 /// Audit one directory. The directory itself must be readable (else [`AuditError`]);
 /// files in it that cannot be read are findings.
-pub fn audit_ssh_dir(ctx: &KeyFileContext<'_, '_>, dir: &Path, sink: &mut dyn FnMut(AuditFinding)) -> Result<SshDirContents, AuditError> {
-    let unreadable = |source| AuditError::Unreadable { path: dir.to_owned(), source };
+pub fn audit_ssh_dir(
+    ctx: &KeyFileContext<'_, '_>,
+    dir: &Path,
+    sink: &mut dyn FnMut(AuditFinding),
+) -> Result<SshDirContents, AuditError> {
+    let unreadable = |source| AuditError::Unreadable {
+        path: dir.to_owned(),
+        source,
+    };
     let meta = fs::metadata(dir).map_err(unreadable)?;
     if !meta.is_dir() {
-        return Err(AuditError::NotADirectory { path: dir.to_owned() });
+        return Err(AuditError::NotADirectory {
+            path: dir.to_owned(),
+        });
     }
     let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
     if mode & 0o022 != 0 {
@@ -53,13 +65,20 @@ pub fn audit_ssh_dir(ctx: &KeyFileContext<'_, '_>, dir: &Path, sink: &mut dyn Fn
             format!("chmod 700 '{}'", dir.display()),
         ));
     }
-    let mut entries: Vec<PathBuf> = fs::read_dir(dir).map_err(unreadable)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(unreadable)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     entries.sort();
     let mut out = SshDirContents::default();
     for path in entries {
-        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else { continue };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+            continue;
+        };
         // Follow symlinks as ssh does; skip anything that is not a regular file.
-        let Ok(meta) = fs::metadata(&path) else { continue };
+        let Ok(meta) = fs::metadata(&path) else {
+            continue;
+        };
         if !meta.is_file() {
             continue;
         }
@@ -81,7 +100,12 @@ pub fn audit_ssh_dir(ctx: &KeyFileContext<'_, '_>, dir: &Path, sink: &mut dyn Fn
         let bytes = match read_capped(&path, MAX_PRIVATE_KEY_FILE_LEN) {
             Ok(b) => b,
             Err(e) => {
-                sink(AuditFinding::new(&rules::DAMAGED_KEY_FILE, Location::file(&path), format!("cannot read the file: {e}"), "check its owner and mode; run the audit as the account that owns ~/.ssh"));
+                sink(AuditFinding::new(
+                    &rules::DAMAGED_KEY_FILE,
+                    Location::file(&path),
+                    format!("cannot read the file: {e}"),
+                    "check its owner and mode; run the audit as the account that owns ~/.ssh",
+                ));
                 continue;
             }
         };
@@ -98,7 +122,11 @@ pub fn audit_ssh_dir(ctx: &KeyFileContext<'_, '_>, dir: &Path, sink: &mut dyn Fn
 
 /// Names ssh and skset use for things that are not private keys.
 fn is_not_a_key_file(name: &str) -> bool {
-    name.ends_with(".pub") || name.ends_with(".attest") || name.ends_with(".challenge") || name.starts_with("known_hosts") || matches!(name, "environment" | "rc")
+    name.ends_with(".pub")
+        || name.ends_with(".attest")
+        || name.ends_with(".challenge")
+        || name.starts_with("known_hosts")
+        || matches!(name, "environment" | "rc")
 }
 
 /// PEM armour naming a private key, or a PuTTY key file.
@@ -106,18 +134,32 @@ fn looks_like_private_key(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(200)];
     let text = String::from_utf8_lossy(head);
     let text = text.trim_start();
-    (text.starts_with("-----BEGIN ") && text.lines().next().is_some_and(|l| l.contains("PRIVATE KEY"))) || text.starts_with("PuTTY-User-Key-File-")
+    (text.starts_with("-----BEGIN ")
+        && text
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("PRIVATE KEY")))
+        || text.starts_with("PuTTY-User-Key-File-")
 }
 
 fn read_capped(path: &Path, cap: usize) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    fs::File::open(path)?.take(cap as u64 + 1).read_to_end(&mut bytes)?;
+    fs::File::open(path)?
+        .take(cap as u64 + 1)
+        .read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
 /// Checks on one private key file. Returns the attestation evidence for an sk key with an
 /// attestation file beside it.
-fn audit_key_file(ctx: &KeyFileContext<'_, '_>, path: &Path, name: &str, bytes: &[u8], sk_count: &mut u64, sink: &mut dyn FnMut(AuditFinding)) -> Option<AttestationEvidence> {
+fn audit_key_file(
+    ctx: &KeyFileContext<'_, '_>,
+    path: &Path,
+    name: &str,
+    bytes: &[u8],
+    sk_count: &mut u64,
+    sink: &mut dyn FnMut(AuditFinding),
+) -> Option<AttestationEvidence> {
     if let Ok(mode) = fsio::file_mode(path) {
         if fsio::is_too_open_for_private_key(mode) {
             sink(AuditFinding::new(
@@ -149,16 +191,29 @@ fn audit_key_file(ctx: &KeyFileContext<'_, '_>, path: &Path, name: &str, bytes: 
     };
     check_public_beside(path, &info, sink);
     if info.sk_algorithm.is_none() {
-        file_based_key(path, &format!("an OpenSSH {}", info.key_type), info.encryption != Encryption::None, sink);
+        file_based_key(
+            path,
+            &format!("an OpenSSH {}", info.key_type),
+            info.encryption != Encryption::None,
+            sink,
+        );
         return None;
     }
     *sk_count += 1;
-    let found = ctx.modes.for_key_file(info.application.as_deref(), name, info.comment.as_deref());
+    let found = ctx
+        .modes
+        .for_key_file(info.application.as_deref(), name, info.comment.as_deref());
     let application = info.application.as_deref().unwrap_or("?");
     if let Some((claimed, via)) = found.claimed {
         let actual = match found.via {
-            super::modes::Via::Application => format!("but its credential's application {application} is the {} mode's", found.mode.map(|m| m.name.as_str()).unwrap_or("?")),
-            _ => format!("but its credential's application is {application}, not {}", claimed.application),
+            super::modes::Via::Application => format!(
+                "but its credential's application {application} is the {} mode's",
+                found.mode.map(|m| m.name.as_str()).unwrap_or("?")
+            ),
+            _ => format!(
+                "but its credential's application is {application}, not {}",
+                claimed.application
+            ),
         };
         sink(AuditFinding::new(
             &rules::SK_IDENTITY_MISMATCH,
@@ -179,8 +234,17 @@ fn audit_key_file(ctx: &KeyFileContext<'_, '_>, path: &Path, name: &str, bytes: 
     check_flags(path, mode, &info, sink);
     check_passphrase(path, mode, &info, sink);
     let public = SkPublicKey::parse_line(&info.public_key_line).ok()?;
-    let key_handle = read_sk_private_key(bytes, None).ok().map(|k| k.credential.key_handle.clone());
-    attest_check::check_beside(ctx.attestation, path, mode, &public, key_handle.as_deref(), sink)
+    let key_handle = read_sk_private_key(bytes, None)
+        .ok()
+        .map(|k| k.credential.key_handle.clone());
+    attest_check::check_beside(
+        ctx.attestation,
+        path,
+        mode,
+        &public,
+        key_handle.as_deref(),
+        sink,
+    )
 }
 
 fn file_based_key(path: &Path, what: &str, encrypted: bool, sink: &mut dyn FnMut(AuditFinding)) {
@@ -194,13 +258,30 @@ fn file_based_key(path: &Path, what: &str, encrypted: bool, sink: &mut dyn FnMut
 
 fn describe_flags(f: u8) -> String {
     let mut parts = Vec::new();
-    parts.push(if f & flags::USER_PRESENCE_REQUIRED != 0 { "touch" } else { "no touch" });
-    parts.push(if f & flags::USER_VERIFICATION_REQUIRED != 0 { "PIN" } else { "no PIN" });
-    parts.push(if f & flags::RESIDENT_KEY != 0 { "resident" } else { "non-resident" });
+    parts.push(if f & flags::USER_PRESENCE_REQUIRED != 0 {
+        "touch"
+    } else {
+        "no touch"
+    });
+    parts.push(if f & flags::USER_VERIFICATION_REQUIRED != 0 {
+        "PIN"
+    } else {
+        "no PIN"
+    });
+    parts.push(if f & flags::RESIDENT_KEY != 0 {
+        "resident"
+    } else {
+        "non-resident"
+    });
     format!("0x{f:02x}: {}", parts.join(", "))
 }
 
-fn check_flags(path: &Path, mode: &Mode, info: &PrivateKeyInfo, sink: &mut dyn FnMut(AuditFinding)) {
+fn check_flags(
+    path: &Path,
+    mode: &Mode,
+    info: &PrivateKeyInfo,
+    sink: &mut dyn FnMut(AuditFinding),
+) {
     let Some(actual) = info.flags else { return };
     let expected = expected_flags(mode);
     // FORCE_OPERATION only records that ssh-keygen overwrote a credential; it changes nothing at signing.
@@ -208,21 +289,38 @@ fn check_flags(path: &Path, mode: &Mode, info: &PrivateKeyInfo, sink: &mut dyn F
         return;
     }
     let recovered = mode.resident && !mode.touch && actual & flags::USER_PRESENCE_REQUIRED != 0;
-    let hint = if recovered { " (ssh-keygen -K never restores no-touch-required, so a recovered file asks for a touch)" } else { "" };
+    let hint = if recovered {
+        " (ssh-keygen -K never restores no-touch-required, so a recovered file asks for a touch)"
+    } else {
+        ""
+    };
     let fix = if mode.resident {
         format!("write the file again with the policy's flags: move it away and run `skset recover` (mode {})", mode.name)
     } else {
         format!("enroll the {} mode again with skset; a non-resident file cannot be recovered from the device", mode.name)
     };
-    sink(AuditFinding::new(
-        &rules::SK_FLAGS_MISMATCH,
-        Location::file(path),
-        format!("flags are {} but the {} mode needs {}{hint}", describe_flags(actual), mode.name, describe_flags(expected)),
-        fix,
-    ).mode(Some(&mode.name)));
+    sink(
+        AuditFinding::new(
+            &rules::SK_FLAGS_MISMATCH,
+            Location::file(path),
+            format!(
+                "flags are {} but the {} mode needs {}{hint}",
+                describe_flags(actual),
+                mode.name,
+                describe_flags(expected)
+            ),
+            fix,
+        )
+        .mode(Some(&mode.name)),
+    );
 }
 
-fn check_passphrase(path: &Path, mode: &Mode, info: &PrivateKeyInfo, sink: &mut dyn FnMut(AuditFinding)) {
+fn check_passphrase(
+    path: &Path,
+    mode: &Mode,
+    info: &PrivateKeyInfo,
+    sink: &mut dyn FnMut(AuditFinding),
+) {
     let non_resident_file = info.flags.is_some_and(|f| f & flags::RESIDENT_KEY == 0);
     let unencrypted = info.encryption == Encryption::None;
     if unencrypted && (non_resident_file || mode.passphrase == PassphraseRule::Required) {
@@ -257,15 +355,27 @@ fn check_public_beside(path: &Path, info: &PrivateKeyInfo, sink: &mut dyn FnMut(
     };
     let first = text.lines().next().unwrap_or("");
     let matches = match parse_any_line(first) {
-        Ok((key, _)) => ssh_key::PublicKey::from(key).to_openssh().ok().as_deref() == Some(info.public_key_line.as_str()),
+        Ok((key, _)) => {
+            ssh_key::PublicKey::from(key).to_openssh().ok().as_deref()
+                == Some(info.public_key_line.as_str())
+        }
         Err(_) => false,
     };
     if !matches {
         sink(AuditFinding::new(
             &rules::PUBLIC_KEY_MISMATCH,
             Location::line(&pub_path, 1),
-            format!("{} does not hold the public half of {} ({})", pub_path.display(), path.display(), info.fingerprint),
-            format!("write it again: ssh-keygen -y -f '{}' > '{}'", path.display(), pub_path.display()),
+            format!(
+                "{} does not hold the public half of {} ({})",
+                pub_path.display(),
+                path.display(),
+                info.fingerprint
+            ),
+            format!(
+                "write it again: ssh-keygen -y -f '{}' > '{}'",
+                path.display(),
+                pub_path.display()
+            ),
         ));
     }
 }

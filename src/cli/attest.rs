@@ -36,7 +36,8 @@ pub enum AttestCommand {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Checks the packed attestation signature over authData || SHA-256(challenge) (with the
+#[command(
+    after_help = "Checks the packed attestation signature over authData || SHA-256(challenge) (with the
 certificate's key, or for self-attestation the credential's own key), the certificate chain to
 trusted roots, the AAGUID against the policy's aaguid_allow_list, that the attested key is the
 .pub file's key, and that rpIdHash is SHA-256 of the key's application.
@@ -49,7 +50,8 @@ Exit codes: 0 verified, 1 not verified (the reasons are printed), 2 a file could
 Examples:
   skset attest verify --pub ~/.ssh/id_root.pub --attestation ~/.ssh/id_root.attest --challenge ~/.ssh/id_root.challenge
   skset attest verify --pub id_root.pub --attestation id_root.attest --challenge id_root.challenge --roots /etc/skset/roots
-  skset attest verify --pub id_root.pub --attestation id_root.attest --challenge id_root.challenge --policy four-mode.yaml --json")]
+  skset attest verify --pub id_root.pub --attestation id_root.attest --challenge id_root.challenge --policy four-mode.yaml --json"
+)]
 pub struct VerifyArgs {
     /// The key's public key file (id_MODE.pub).
     #[arg(long = "pub", value_name = "FILE")]
@@ -88,15 +90,26 @@ pub fn run(args: &AttestArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
 }
 
 fn run_verify(args: &VerifyArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
-    let read = |path: &PathBuf, what: &str| read_small(path, MAX_ATTESTATION_FILE_LEN).with_context(|| format!("cannot read the {what} {}", path.display()));
+    let read = |path: &PathBuf, what: &str| {
+        read_small(path, MAX_ATTESTATION_FILE_LEN)
+            .with_context(|| format!("cannot read the {what} {}", path.display()))
+    };
     let public_text = read(&args.public, "public key")?;
     let public_text = String::from_utf8_lossy(&public_text);
-    let public = SkPublicKey::parse_line(public_text.lines().next().unwrap_or("")).with_context(|| format!("{}: not a security-key public key line", args.public.display()))?;
-    let attestation = SkAttestation::from_bytes(&read(&args.attestation, "attestation")?).with_context(|| format!("{}", args.attestation.display()))?;
+    let public =
+        SkPublicKey::parse_line(public_text.lines().next().unwrap_or("")).with_context(|| {
+            format!(
+                "{}: not a security-key public key line",
+                args.public.display()
+            )
+        })?;
+    let attestation = SkAttestation::from_bytes(&read(&args.attestation, "attestation")?)
+        .with_context(|| format!("{}", args.attestation.display()))?;
     let challenge = read(&args.challenge, "challenge")?;
     let key_handle = match &args.key {
         Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read the key file {}", path.display()))?;
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read the key file {}", path.display()))?;
             match read_sk_private_key(&bytes, None) {
                 Ok(k) => Some(k.credential.key_handle.clone()),
                 // An encrypted (wheel) file: the credential id cannot be compared without the passphrase.
@@ -107,10 +120,16 @@ fn run_verify(args: &VerifyArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
         None => None,
     };
     let policy = match &args.policy {
-        Some(path) => Some(policy::load_policy_file(path).map_err(|e| Failure::bad_input(anyhow!("{e}")))?),
+        Some(path) => {
+            Some(policy::load_policy_file(path).map_err(|e| Failure::bad_input(anyhow!("{e}")))?)
+        }
         None => None,
     };
-    let policy_dir = args.policy.as_ref().and_then(|p| p.parent()).map(|p| p.to_path_buf());
+    let policy_dir = args
+        .policy
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map(|p| p.to_path_buf());
     let anchors = match &policy {
         Some(p) => load_anchors(p, args.roots.as_deref(), policy_dir.as_deref()),
         None => match &args.roots {
@@ -119,7 +138,10 @@ fn run_verify(args: &VerifyArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
         },
     }
     .map_err(|e| Failure::bad_input(anyhow!("attestation roots: {e}")))?;
-    let allow = policy.as_ref().map(|p| p.settings.aaguid_allow_list.clone()).unwrap_or_default();
+    let allow = policy
+        .as_ref()
+        .map(|p| p.settings.aaguid_allow_list.clone())
+        .unwrap_or_default();
     let result = verify(&VerifyRequest {
         attestation: &attestation,
         challenge: &challenge,
@@ -128,7 +150,11 @@ fn run_verify(args: &VerifyArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
         anchors: anchors.as_ref(),
         aaguid_allow_list: &allow,
     });
-    let outcome = if result.verified() { Outcome::Success } else { Outcome::Findings };
+    let outcome = if result.verified() {
+        Outcome::Success
+    } else {
+        Outcome::Findings
+    };
     if args.json {
         let doc = serde_json::json!({
             "attestation": args.attestation.to_string_lossy(),
@@ -139,17 +165,36 @@ fn run_verify(args: &VerifyArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
             "result": result,
             "exit_code": outcome as u8,
         });
-        outln!(out, "{}", serde_json::to_string_pretty(&doc).map_err(anyhow::Error::from)?);
+        outln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(anyhow::Error::from)?
+        );
         return Ok(outcome);
     }
     outln!(out, "attestation  {}", args.attestation.display());
-    outln!(out, "key          {} ({}, {})", args.public.display(), public.algorithm, public.application);
+    outln!(
+        out,
+        "key          {} ({}, {})",
+        args.public.display(),
+        public.algorithm,
+        public.application
+    );
     match &result.kind {
-        AttestationKind::Certificate { subject, issuer } => outln!(out, "signed by    certificate {subject} (issuer {issuer})"),
-        AttestationKind::SelfAttestation => outln!(out, "signed by    the credential itself: self-attestation: not evidence of hardware"),
+        AttestationKind::Certificate { subject, issuer } => {
+            outln!(out, "signed by    certificate {subject} (issuer {issuer})")
+        }
+        AttestationKind::SelfAttestation => outln!(
+            out,
+            "signed by    the credential itself: self-attestation: not evidence of hardware"
+        ),
         AttestationKind::None => outln!(out, "signed by    nothing (no attestation statement)"),
     }
-    outln!(out, "AAGUID       {}", result.aaguid.as_deref().unwrap_or("?"));
+    outln!(
+        out,
+        "AAGUID       {}",
+        result.aaguid.as_deref().unwrap_or("?")
+    );
     let chain = match &result.chain {
         ChainStatus::Trusted { root, file } => format!("trusted: chains to {root} ({file})"),
         ChainStatus::Untrusted => "NOT trusted".to_string(),
@@ -162,9 +207,26 @@ fn run_verify(args: &VerifyArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
         Some(false) => "no",
         None => "?",
     };
-    outln!(out, "at creation  user present: {}, user verified: {}, credProtect: {}", flag(result.user_present), flag(result.user_verified), result.cred_protect.map(|c| c.to_string()).unwrap_or_else(|| "not reported".into()));
+    outln!(
+        out,
+        "at creation  user present: {}, user verified: {}, credProtect: {}",
+        flag(result.user_present),
+        flag(result.user_verified),
+        result
+            .cred_protect
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "not reported".into())
+    );
     if result.verified() {
-        outln!(out, "result       verified{}", if result.is_self_attestation() { " (self-attestation: not evidence of hardware)" } else { "" });
+        outln!(
+            out,
+            "result       verified{}",
+            if result.is_self_attestation() {
+                " (self-attestation: not evidence of hardware)"
+            } else {
+                ""
+            }
+        );
     } else {
         outln!(out, "result       NOT verified");
         for p in &result.problems {

@@ -10,7 +10,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Checks key files in each --ssh-dir (and the authorized_keys and config inside it),
+#[command(
+    after_help = "Checks key files in each --ssh-dir (and the authorized_keys and config inside it),
 authorized_keys files of servers, and ssh_config files, against the policy's modes: flags,
 passphrases, permissions, server options (no-touch-required, verify-required, from=,
 command=), accounts, agent forwarding and lifetimes, and the attestation beside each key.
@@ -24,7 +25,8 @@ Examples:
   skset audit --policy four-mode.yaml --authorized-keys /root/.ssh/authorized_keys \\
       --authorized-keys /srv/dump/web1.keys:admin --fail-on warning
   skset audit --policy four-mode.yaml --ssh-dir ~/.ssh --ssh-config ~/.ssh/config.d/work --json | jq '.findings[]'
-  skset audit --list-rules")]
+  skset audit --list-rules"
+)]
 pub struct AuditArgs {
     /// The policy file (YAML). Default: the built-in four-mode policy.
     #[arg(long, value_name = "FILE")]
@@ -81,7 +83,11 @@ impl From<FailOn> for Severity {
 pub fn run(args: &AuditArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     if args.list_rules {
         if args.json {
-            outln!(out, "{}", serde_json::to_string_pretty(audit::AUDIT_RULES).map_err(anyhow::Error::from)?);
+            outln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(audit::AUDIT_RULES).map_err(anyhow::Error::from)?
+            );
         } else {
             let _ = write!(out, "{}", report::rules_table());
         }
@@ -95,20 +101,31 @@ pub fn run(args: &AuditArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
         None => policy::default_policy(),
     }
     .map_err(|e| Failure::bad_input(anyhow!("{e}")))?;
-    let violations: Vec<String> = policy::rules::errors(&policy::check(&policy)).map(|f| f.to_string()).collect();
+    let violations: Vec<String> = policy::rules::errors(&policy::check(&policy))
+        .map(|f| f.to_string())
+        .collect();
     if !violations.is_empty() {
         return Err(Failure::bad_input(anyhow!("the policy breaks its own rules, so auditing against it would mislead; fix it first (skset policy check):\n{}", violations.join("\n"))));
     }
     let input = AuditInput {
         ssh_dirs: args.ssh_dirs.clone(),
-        authorized_keys: args.authorized_keys.iter().map(|a| AuthorizedKeysInput::parse(a)).collect(),
+        authorized_keys: args
+            .authorized_keys
+            .iter()
+            .map(|a| AuthorizedKeysInput::parse(a))
+            .collect(),
         ssh_configs: args.ssh_configs.clone(),
         roots: args.roots.clone(),
-        policy_dir: args.policy.as_ref().and_then(|p| p.parent()).map(|p| p.to_path_buf()),
+        policy_dir: args
+            .policy
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(|p| p.to_path_buf()),
     };
     // Inputs that cannot be read fail before the report starts (exit 2, JSON error by the dispatcher).
     audit::preflight(&input).map_err(|e| Failure::bad_input(e.into()))?;
-    audit::load_anchors(&policy, input.roots.as_deref(), input.policy_dir.as_deref()).map_err(|e| Failure::bad_input(anyhow!("attestation roots: {e}")))?;
+    audit::load_anchors(&policy, input.roots.as_deref(), input.policy_dir.as_deref())
+        .map_err(|e| Failure::bad_input(anyhow!("attestation roots: {e}")))?;
 
     let fail_on = Severity::from(args.fail_on);
     // Stdout flushes at every newline; a fleet-size report is written in 64 KiB blocks.
@@ -122,7 +139,11 @@ pub fn run(args: &AuditArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     }
     let json = args.json;
     let result = audit::audit(&policy, &input, &mut |finding| {
-        let text = if json { report::json_finding(&finding, first) } else { report::text_finding(&finding) };
+        let text = if json {
+            report::json_finding(&finding, first)
+        } else {
+            report::text_finding(&finding)
+        };
         first = false;
         let _ = write!(out, "{text}");
     });
@@ -138,7 +159,11 @@ pub fn run(args: &AuditArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     };
     let message = error.as_ref().map(|e| e.to_string());
     if json {
-        outln!(out, "{}", report::json_close(&summary, outcome as u8, message.as_deref()));
+        outln!(
+            out,
+            "{}",
+            report::json_close(&summary, outcome as u8, message.as_deref())
+        );
     } else if let Some(m) = &message {
         outln!(out, "audit stopped: {m}");
     } else {

@@ -98,7 +98,14 @@ impl CredentialKey {
 
 /// authData at enrollment: rpIdHash, flags, counter, AAGUID, credential id, COSE key,
 /// and the credProtect extension when given.
-pub fn auth_data(application: &str, flags: u8, aaguid: [u8; 16], credential_id: &[u8], cose: &[u8], cred_protect: Option<u8>) -> Vec<u8> {
+pub fn auth_data(
+    application: &str,
+    flags: u8,
+    aaguid: [u8; 16],
+    credential_id: &[u8],
+    cose: &[u8],
+    cred_protect: Option<u8>,
+) -> Vec<u8> {
     let mut a = Sha256::digest(application.as_bytes()).to_vec();
     a.push(flags | 0x40 | if cred_protect.is_some() { 0x80 } else { 0 });
     a.extend_from_slice(&0u32.to_be_bytes());
@@ -135,17 +142,39 @@ pub struct Enrolled {
 impl Enrolled {
     pub fn new(plan_key: &policy::PlannedKey, algorithm: SkAlgorithm) -> Enrolled {
         let key = CredentialKey::new(algorithm);
-        let credential = SkCredential { algorithm, public_key: key.public_bytes(), application: plan_key.application.clone(), flags: plan_key.flags, key_handle: random_bytes(64) };
+        let credential = SkCredential {
+            algorithm,
+            public_key: key.public_bytes(),
+            application: plan_key.application.clone(),
+            flags: plan_key.flags,
+            key_handle: random_bytes(64),
+        };
         let line = render_public_key_line(&credential, &plan_key.comment).unwrap();
         let public = SkPublicKey::parse_line(line.trim_end()).unwrap();
         let up_uv = 0x01 | if plan_key.pin { 0x04 } else { 0 };
-        let auth_data = auth_data(&plan_key.application, up_uv, [0u8; 16], &credential.key_handle, &key.cose(), Some(plan_key.cred_protect));
-        Enrolled { mode: plan_key.mode.clone(), key, credential, public, challenge: random_bytes(32), auth_data }
+        let auth_data = auth_data(
+            &plan_key.application,
+            up_uv,
+            [0u8; 16],
+            &credential.key_handle,
+            &key.cose(),
+            Some(plan_key.cred_protect),
+        );
+        Enrolled {
+            mode: plan_key.mode.clone(),
+            key,
+            credential,
+            public,
+            challenge: random_bytes(32),
+            auth_data,
+        }
     }
 
     /// OpenSK-style: packed, no x5c, signed with the credential key.
     pub fn self_attestation(&self) -> SkAttestation {
-        let sig = self.key.sign(&signed_data(&self.auth_data, &self.challenge));
+        let sig = self
+            .key
+            .sign(&signed_data(&self.auth_data, &self.challenge));
         SkAttestation::from_raw_auth_data(Vec::new(), sig, &self.auth_data)
     }
 }
@@ -174,7 +203,11 @@ impl Tree {
     pub fn input(&self) -> AuditInput {
         AuditInput {
             ssh_dirs: vec![self.ssh_dir.clone()],
-            authorized_keys: self.authorized_keys.values().map(|p| AuthorizedKeysInput::parse(&p.to_string_lossy())).collect(),
+            authorized_keys: self
+                .authorized_keys
+                .values()
+                .map(|p| AuthorizedKeysInput::parse(&p.to_string_lossy()))
+                .collect(),
             ..AuditInput::default()
         }
     }
@@ -223,30 +256,68 @@ pub fn tree_for(policy: Policy, algorithm: SkAlgorithm) -> Tree {
         let e = Enrolled::new(k, algorithm);
         let passphrase = Passphrase::new(Zeroizing::new(WHEEL_PASSPHRASE.to_owned()));
         let protection = match k.passphrase {
-            PassphraseRule::Required => Protection::Passphrase { passphrase: &passphrase, kdf_rounds: k.kdf_rounds },
+            PassphraseRule::Required => Protection::Passphrase {
+                passphrase: &passphrase,
+                kdf_rounds: k.kdf_rounds,
+            },
             _ => Protection::Unencrypted,
         };
         let private = render_private_key(&e.credential, &k.comment, protection).unwrap();
         let public = render_public_key_line(&e.credential, &k.comment).unwrap();
         let attest = e.self_attestation().to_bytes().unwrap();
-        fsio::write_new(&ssh_dir.join(&k.private_key_file), private.as_bytes(), MODE_PRIVATE).unwrap();
-        fsio::write_new(&ssh_dir.join(&k.public_key_file), public.as_bytes(), MODE_PUBLIC).unwrap();
+        fsio::write_new(
+            &ssh_dir.join(&k.private_key_file),
+            private.as_bytes(),
+            MODE_PRIVATE,
+        )
+        .unwrap();
+        fsio::write_new(
+            &ssh_dir.join(&k.public_key_file),
+            public.as_bytes(),
+            MODE_PUBLIC,
+        )
+        .unwrap();
         fsio::write_new(&ssh_dir.join(&k.attestation_file), &attest, MODE_PRIVATE).unwrap();
-        fsio::write_new(&ssh_dir.join(skset::enroll::challenge_file(&k.attestation_file)), &e.challenge, MODE_PUBLIC).unwrap();
+        fsio::write_new(
+            &ssh_dir.join(skset::enroll::challenge_file(&k.attestation_file)),
+            &e.challenge,
+            MODE_PUBLIC,
+        )
+        .unwrap();
         keys.insert(k.mode.clone(), e);
     }
-    fsio::write_new(&ssh_dir.join("config"), export::ssh_config(&plan, "~/.ssh").as_bytes(), MODE_PUBLIC).unwrap();
-    let pairs: Vec<_> = plan.keys.iter().map(|k| (k, &keys[&k.mode].public)).collect();
+    fsio::write_new(
+        &ssh_dir.join("config"),
+        export::ssh_config(&plan, "~/.ssh").as_bytes(),
+        MODE_PUBLIC,
+    )
+    .unwrap();
+    let pairs: Vec<_> = plan
+        .keys
+        .iter()
+        .map(|k| (k, &keys[&k.mode].public))
+        .collect();
     let server = tmp.path().join("server");
     let mut authorized_keys = BTreeMap::new();
     for account in export::authorized_keys(&pairs).unwrap() {
         let path = server_path(&server, &account.account);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let text: String = account.lines.iter().map(|l| format!("{}\n", l.line)).collect();
+        let text: String = account
+            .lines
+            .iter()
+            .map(|l| format!("{}\n", l.line))
+            .collect();
         fsio::write_new(&path, text.as_bytes(), MODE_PRIVATE).unwrap();
         authorized_keys.insert(account.account.clone(), path);
     }
-    Tree { tmp, ssh_dir, policy, plan, keys, authorized_keys }
+    Tree {
+        tmp,
+        ssh_dir,
+        policy,
+        plan,
+        keys,
+        authorized_keys,
+    }
 }
 
 /// The rule IDs of the findings, for compact assertions.
@@ -266,4 +337,47 @@ pub fn significant(findings: &[AuditFinding]) -> Vec<&AuditFinding> {
 
 pub fn skset() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_skset"))
+}
+
+/// A vendor CA for the tree: a P-256 root and an attestation leaf it signs; rewrites every
+/// key's attestation as signed by the leaf (AAGUID of a YubiKey 5) and returns the roots dir.
+pub fn attest_with_vendor_ca(tree: &Tree) -> PathBuf {
+    use rcgen::{
+        BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SigningKey as _,
+        PKCS_ECDSA_P256_SHA256,
+    };
+    let aaguid = [
+        0xee, 0x88, 0x28, 0x79, 0x72, 0x1c, 0x49, 0x13, 0x97, 0x75, 0x3d, 0xfc, 0xce, 0x97, 0x07,
+        0x2a,
+    ];
+    let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut root_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    root_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let root = root_params.self_signed(&root_key).unwrap();
+    let issuer = Issuer::new(root_params, &root_key);
+    let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut leaf_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf_params.is_ca = IsCa::ExplicitNoCa;
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    for (mode, e) in &tree.keys {
+        let mut auth = e.auth_data.clone();
+        auth[37..53].copy_from_slice(&aaguid);
+        let sig = leaf_key.sign(&signed_data(&auth, &e.challenge)).unwrap();
+        let blob = SkAttestation::from_raw_auth_data(leaf.der().to_vec(), sig, &auth)
+            .to_bytes()
+            .unwrap();
+        let file = tree
+            .plan
+            .keys
+            .iter()
+            .find(|k| &k.mode == mode)
+            .unwrap()
+            .attestation_file
+            .clone();
+        std::fs::write(tree.ssh_dir.join(file), blob).unwrap();
+    }
+    let roots = tree.tmp.path().join("roots");
+    std::fs::create_dir_all(&roots).unwrap();
+    std::fs::write(roots.join("vendor.pem"), root.pem()).unwrap();
+    roots
 }

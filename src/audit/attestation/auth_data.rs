@@ -58,7 +58,9 @@ pub enum AuthDataError {
 }
 
 fn take<'a>(data: &mut &'a [u8], n: usize, what: &'static str) -> Result<&'a [u8], AuthDataError> {
-    let (head, rest) = data.split_at_checked(n).ok_or(AuthDataError::Truncated(what))?;
+    let (head, rest) = data
+        .split_at_checked(n)
+        .ok_or(AuthDataError::Truncated(what))?;
     *data = rest;
     Ok(head)
 }
@@ -77,18 +79,32 @@ pub fn parse_auth_data(raw: &[u8]) -> Result<AuthData<'_>, AuthDataError> {
     let mut aaguid = [0u8; 16];
     aaguid.copy_from_slice(take(&mut data, 16, "AAGUID")?);
     let len = take(&mut data, 2, "credential id length")?;
-    let credential_id = take(&mut data, usize::from(u16::from_be_bytes([len[0], len[1]])), "credential id")?;
+    let credential_id = take(
+        &mut data,
+        usize::from(u16::from_be_bytes([len[0], len[1]])),
+        "credential id",
+    )?;
     let key_value = read_cbor(&mut data)?;
     let public_key = cose_key(&key_value)?;
     let mut cred_protect = None;
     if flags & FLAG_EXTENSIONS != 0 {
         let extensions = read_cbor(&mut data)?;
-        cred_protect = map_get_text(&extensions, "credProtect").and_then(as_i128).and_then(|v| u8::try_from(v).ok());
+        cred_protect = map_get_text(&extensions, "credProtect")
+            .and_then(as_i128)
+            .and_then(|v| u8::try_from(v).ok());
     }
     if !data.is_empty() {
         return Err(AuthDataError::TrailingData(data.len()));
     }
-    Ok(AuthData { rp_id_hash, flags, sign_count, aaguid: Aaguid(aaguid), credential_id, public_key, cred_protect })
+    Ok(AuthData {
+        rp_id_hash,
+        flags,
+        sign_count,
+        aaguid: Aaguid(aaguid),
+        credential_id,
+        public_key,
+        cred_protect,
+    })
 }
 
 /// One CBOR item from the front of `data`, advancing past it.
@@ -96,7 +112,8 @@ fn read_cbor(data: &mut &[u8]) -> Result<Value, AuthDataError> {
     if data.is_empty() {
         return Err(AuthDataError::Truncated("CBOR item"));
     }
-    ciborium::de::from_reader::<Value, _>(&mut *data).map_err(|e| AuthDataError::Cbor(e.to_string()))
+    ciborium::de::from_reader::<Value, _>(&mut *data)
+        .map_err(|e| AuthDataError::Cbor(e.to_string()))
 }
 
 fn as_i128(v: &Value) -> Option<i128> {
@@ -108,21 +125,29 @@ fn as_i128(v: &Value) -> Option<i128> {
 
 fn map_get_int(map: &Value, key: i128) -> Option<&Value> {
     match map {
-        Value::Map(entries) => entries.iter().find(|(k, _)| as_i128(k) == Some(key)).map(|(_, v)| v),
+        Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| as_i128(k) == Some(key))
+            .map(|(_, v)| v),
         _ => None,
     }
 }
 
 fn map_get_text<'v>(map: &'v Value, key: &str) -> Option<&'v Value> {
     match map {
-        Value::Map(entries) => entries.iter().find(|(k, _)| matches!(k, Value::Text(t) if t == key)).map(|(_, v)| v),
+        Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| matches!(k, Value::Text(t) if t == key))
+            .map(|(_, v)| v),
         _ => None,
     }
 }
 
 fn bytes_of<const N: usize>(v: Option<&Value>, what: &str) -> Result<[u8; N], AuthDataError> {
     match v {
-        Some(Value::Bytes(b)) => b.as_slice().try_into().map_err(|_| AuthDataError::UnsupportedKey(format!("{what} is {} bytes, expected {N}", b.len()))),
+        Some(Value::Bytes(b)) => b.as_slice().try_into().map_err(|_| {
+            AuthDataError::UnsupportedKey(format!("{what} is {} bytes, expected {N}", b.len()))
+        }),
         _ => Err(AuthDataError::UnsupportedKey(format!("{what} is missing"))),
     }
 }
@@ -136,7 +161,12 @@ fn cose_key(v: &Value) -> Result<CoseKey, AuthDataError> {
     let alg = map_get_int(v, 3).and_then(as_i128);
     let crv = map_get_int(v, -1).and_then(as_i128);
     match (kty, crv) {
-        (Some(1), Some(6)) if alg.is_none() || alg == Some(-8) => Ok(CoseKey::Ed25519(bytes_of::<32>(map_get_int(v, -2), "Ed25519 x")?)),
+        (Some(1), Some(6)) if alg.is_none() || alg == Some(-8) => {
+            Ok(CoseKey::Ed25519(bytes_of::<32>(
+                map_get_int(v, -2),
+                "Ed25519 x",
+            )?))
+        }
         (Some(2), Some(1)) if alg.is_none() || alg == Some(-7) => {
             let x = bytes_of::<32>(map_get_int(v, -2), "P-256 x")?;
             let y = bytes_of::<32>(map_get_int(v, -3), "P-256 y")?;
@@ -146,7 +176,9 @@ fn cose_key(v: &Value) -> Result<CoseKey, AuthDataError> {
             point.extend_from_slice(&y);
             Ok(CoseKey::P256(point))
         }
-        _ => Err(AuthDataError::UnsupportedKey(format!("kty {kty:?}, alg {alg:?}, crv {crv:?}"))),
+        _ => Err(AuthDataError::UnsupportedKey(format!(
+            "kty {kty:?}, alg {alg:?}, crv {crv:?}"
+        ))),
     }
 }
 
@@ -173,6 +205,9 @@ mod tests {
         }
         let mut longer = raw.clone();
         longer.push(0);
-        assert_eq!(parse_auth_data(&longer).unwrap_err(), AuthDataError::TrailingData(1));
+        assert_eq!(
+            parse_auth_data(&longer).unwrap_err(),
+            AuthDataError::TrailingData(1)
+        );
     }
 }

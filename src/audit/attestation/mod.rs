@@ -19,7 +19,9 @@ pub mod x509;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use self::auth_data::{parse_auth_data, AuthDataError, CoseKey, FLAG_USER_PRESENT, FLAG_USER_VERIFIED};
+use self::auth_data::{
+    parse_auth_data, AuthDataError, CoseKey, FLAG_USER_PRESENT, FLAG_USER_VERIFIED,
+};
 use self::x509::{CertKey, Leaf};
 pub use self::x509::{RootsError, TrustAnchors};
 use crate::openssh::attestation::SkAttestation;
@@ -58,7 +60,10 @@ pub enum AttestationKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "status")]
 pub enum ChainStatus {
-    Trusted { root: String, file: String },
+    Trusted {
+        root: String,
+        file: String,
+    },
     Untrusted,
     /// No roots were configured.
     NotChecked,
@@ -88,7 +93,10 @@ pub enum Problem {
     #[error("the attestation certificate is a CA certificate, which FIDO forbids for attestation; the device's attestation is not trustworthy")]
     LeafIsCa,
     #[error("the certificate's AAGUID extension ({certificate}) differs from authData's ({auth_data}): the two were spliced together")]
-    AaguidExtensionMismatch { certificate: String, auth_data: String },
+    AaguidExtensionMismatch {
+        certificate: String,
+        auth_data: String,
+    },
     #[error("the attestation certificate does not chain to a trusted root: {0}. Add the vendor's attestation root (from its metadata) to the roots, or the key was not made on that vendor's hardware")]
     Untrusted(String),
     #[error("self-attestation cannot chain to a trusted root: the key may have been made in software. Enroll on a device that attests with a vendor certificate, or remove the roots requirement")]
@@ -102,7 +110,9 @@ impl Problem {
     pub fn rule(&self) -> &'static crate::audit::rules::AuditRule {
         use crate::audit::rules;
         match self {
-            Problem::Untrusted(_) | Problem::SelfAttestationUntrusted => &rules::ATTESTATION_UNTRUSTED,
+            Problem::Untrusted(_) | Problem::SelfAttestationUntrusted => {
+                &rules::ATTESTATION_UNTRUSTED
+            }
             Problem::AaguidNotAllowed(_) => &rules::ATTESTATION_AAGUID_NOT_ALLOWED,
             Problem::NoSignature => &rules::ATTESTATION_NONE,
             _ => &rules::ATTESTATION_INVALID,
@@ -181,7 +191,10 @@ pub fn verify(req: &VerifyRequest<'_>) -> Verification {
     } else {
         match Leaf::parse(&req.attestation.certificate) {
             Ok(l) => {
-                v.kind = AttestationKind::Certificate { subject: l.subject.clone(), issuer: l.issuer.clone() };
+                v.kind = AttestationKind::Certificate {
+                    subject: l.subject.clone(),
+                    issuer: l.issuer.clone(),
+                };
                 if let Err(e) = l.key.verify(&signed, &req.attestation.signature) {
                     v.problems.push(Problem::Signature(e));
                 }
@@ -191,7 +204,10 @@ pub fn verify(req: &VerifyRequest<'_>) -> Verification {
                 leaf = Some(l);
             }
             Err(e) => {
-                v.kind = AttestationKind::Certificate { subject: "(unreadable)".into(), issuer: "(unreadable)".into() };
+                v.kind = AttestationKind::Certificate {
+                    subject: "(unreadable)".into(),
+                    issuer: "(unreadable)".into(),
+                };
                 v.problems.push(Problem::Certificate(e));
             }
         }
@@ -199,9 +215,20 @@ pub fn verify(req: &VerifyRequest<'_>) -> Verification {
 
     // 2. The chain.
     match (req.anchors, &leaf, &v.kind) {
-        (None, _, _) => v.chain = if leaf.is_some() { ChainStatus::NotChecked } else { ChainStatus::NoCertificate },
+        (None, _, _) => {
+            v.chain = if leaf.is_some() {
+                ChainStatus::NotChecked
+            } else {
+                ChainStatus::NoCertificate
+            }
+        }
         (Some(anchors), Some(l), _) => match l.chain_to(anchors) {
-            Ok(anchor) => v.chain = ChainStatus::Trusted { root: anchor.subject.clone(), file: anchor.source.display().to_string() },
+            Ok(anchor) => {
+                v.chain = ChainStatus::Trusted {
+                    root: anchor.subject.clone(),
+                    file: anchor.source.display().to_string(),
+                }
+            }
             Err(e) => {
                 v.chain = ChainStatus::Untrusted;
                 v.problems.push(Problem::Untrusted(e));
@@ -225,17 +252,25 @@ pub fn verify(req: &VerifyRequest<'_>) -> Verification {
     // 3. The model.
     if let Some(cert_aaguid) = leaf.as_ref().and_then(|l| l.aaguid) {
         if cert_aaguid != auth.aaguid {
-            v.problems.push(Problem::AaguidExtensionMismatch { certificate: cert_aaguid.to_string(), auth_data: auth.aaguid.to_string() });
+            v.problems.push(Problem::AaguidExtensionMismatch {
+                certificate: cert_aaguid.to_string(),
+                auth_data: auth.aaguid.to_string(),
+            });
         }
     }
     if !req.aaguid_allow_list.is_empty() && !req.aaguid_allow_list.contains(&auth.aaguid) {
-        v.problems.push(Problem::AaguidNotAllowed(auth.aaguid.to_string()));
+        v.problems
+            .push(Problem::AaguidNotAllowed(auth.aaguid.to_string()));
     }
 
     // 4. The key (and credential id) are the SSH key's.
     let same_key = match (&auth.public_key, req.public_key.algorithm) {
-        (CoseKey::Ed25519(k), SkAlgorithm::Ed25519) => k.as_slice() == req.public_key.public_key.as_slice(),
-        (CoseKey::P256(p), SkAlgorithm::EcdsaP256) => p.as_slice() == req.public_key.public_key.as_slice(),
+        (CoseKey::Ed25519(k), SkAlgorithm::Ed25519) => {
+            k.as_slice() == req.public_key.public_key.as_slice()
+        }
+        (CoseKey::P256(p), SkAlgorithm::EcdsaP256) => {
+            p.as_slice() == req.public_key.public_key.as_slice()
+        }
         _ => false,
     };
     if !same_key {
@@ -250,7 +285,10 @@ pub fn verify(req: &VerifyRequest<'_>) -> Verification {
     // 5. The application.
     let expected = Sha256::digest(req.public_key.application.as_bytes());
     if auth.rp_id_hash != expected.as_slice() {
-        v.problems.push(Problem::RpIdHash { application: req.public_key.application.clone(), found: hex::encode(auth.rp_id_hash) });
+        v.problems.push(Problem::RpIdHash {
+            application: req.public_key.application.clone(),
+            found: hex::encode(auth.rp_id_hash),
+        });
     }
     v
 }
@@ -262,13 +300,21 @@ fn auth_data_problem(e: AuthDataError) -> Problem {
 /// The SSH key as a verifier (for self-attestation).
 fn credential_key(public: &SkPublicKey) -> CertKey {
     match public.algorithm {
-        SkAlgorithm::Ed25519 => match <[u8; 32]>::try_from(public.public_key.as_slice()).ok().and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok()) {
+        SkAlgorithm::Ed25519 => match <[u8; 32]>::try_from(public.public_key.as_slice())
+            .ok()
+            .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+        {
             Some(k) => CertKey::Ed25519(k),
             None => CertKey::Unsupported("an invalid Ed25519 credential key".into()),
         },
-        SkAlgorithm::EcdsaP256 => match p256::ecdsa::VerifyingKey::from_sec1_bytes(&public.public_key) {
-            Ok(key) => CertKey::P256 { key, sec1: public.public_key.clone() },
-            Err(_) => CertKey::Unsupported("an invalid P-256 credential key".into()),
-        },
+        SkAlgorithm::EcdsaP256 => {
+            match p256::ecdsa::VerifyingKey::from_sec1_bytes(&public.public_key) {
+                Ok(key) => CertKey::P256 {
+                    key,
+                    sec1: public.public_key.clone(),
+                },
+                Err(_) => CertKey::Unsupported("an invalid P-256 credential key".into()),
+            }
+        }
     }
 }

@@ -35,7 +35,8 @@ const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.
 const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
 const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 /// `id-fido-gen-ce-aaguid` (FIDO metadata / WebAuthn §8.2.1).
-const ID_FIDO_GEN_CE_AAGUID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.45724.1.1.4");
+const ID_FIDO_GEN_CE_AAGUID: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.45724.1.1.4");
 
 /// Roots files larger than this are not certificates.
 const MAX_ROOT_FILE_LEN: u64 = 1024 * 1024;
@@ -43,7 +44,10 @@ const MAX_ROOT_FILE_LEN: u64 = 1024 * 1024;
 /// A public key from a certificate, as far as attestation needs one.
 #[derive(Debug, Clone)]
 pub enum CertKey {
-    P256 { key: p256::ecdsa::VerifyingKey, sec1: Vec<u8> },
+    P256 {
+        key: p256::ecdsa::VerifyingKey,
+        sec1: Vec<u8>,
+    },
     /// SEC1 uncompressed point; verified with ring.
     P384(Vec<u8>),
     /// PKCS#1 RSAPublicKey DER; verified with ring (vendor roots such as Yubico's older
@@ -59,14 +63,26 @@ impl CertKey {
         let bits = spki.subject_public_key.raw_bytes();
         let oid = spki.algorithm.oid;
         if oid == ID_EC_PUBLIC_KEY {
-            let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
             return match curve {
-                Some(c) if c == PRIME256V1 => match p256::ecdsa::VerifyingKey::from_sec1_bytes(bits) {
-                    Ok(key) => CertKey::P256 { key, sec1: bits.to_vec() },
-                    Err(_) => CertKey::Unsupported("an invalid P-256 point".into()),
-                },
+                Some(c) if c == PRIME256V1 => {
+                    match p256::ecdsa::VerifyingKey::from_sec1_bytes(bits) {
+                        Ok(key) => CertKey::P256 {
+                            key,
+                            sec1: bits.to_vec(),
+                        },
+                        Err(_) => CertKey::Unsupported("an invalid P-256 point".into()),
+                    }
+                }
                 Some(c) if c == SECP384R1 => CertKey::P384(bits.to_vec()),
-                other => CertKey::Unsupported(format!("EC key on curve {}", other.map(|c| c.to_string()).unwrap_or_else(|| "?".into()))),
+                other => CertKey::Unsupported(format!(
+                    "EC key on curve {}",
+                    other.map(|c| c.to_string()).unwrap_or_else(|| "?".into())
+                )),
             };
         }
         if oid == RSA_ENCRYPTION {
@@ -88,40 +104,94 @@ impl CertKey {
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), String> {
         match self {
             CertKey::P256 { key, .. } => {
-                let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| "the signature is not a DER ECDSA signature".to_string())?;
-                key.verify(message, &sig).map_err(|_| "the P-256 signature does not verify".to_string())
+                let sig = p256::ecdsa::Signature::from_der(signature)
+                    .map_err(|_| "the signature is not a DER ECDSA signature".to_string())?;
+                key.verify(message, &sig)
+                    .map_err(|_| "the P-256 signature does not verify".to_string())
             }
-            CertKey::P384(point) => ring_verify(&ring::signature::ECDSA_P384_SHA384_ASN1, point, message, signature, "P-384"),
-            CertKey::Rsa(key) => ring_verify(&ring::signature::RSA_PKCS1_2048_8192_SHA256, key, message, signature, "RSA"),
+            CertKey::P384(point) => ring_verify(
+                &ring::signature::ECDSA_P384_SHA384_ASN1,
+                point,
+                message,
+                signature,
+                "P-384",
+            ),
+            CertKey::Rsa(key) => ring_verify(
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                key,
+                message,
+                signature,
+                "RSA",
+            ),
             CertKey::Ed25519(key) => {
-                let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| "the signature is not 64 bytes".to_string())?;
-                key.verify_strict(message, &sig).map_err(|_| "the Ed25519 signature does not verify".to_string())
+                let sig = ed25519_dalek::Signature::from_slice(signature)
+                    .map_err(|_| "the signature is not 64 bytes".to_string())?;
+                key.verify_strict(message, &sig)
+                    .map_err(|_| "the Ed25519 signature does not verify".to_string())
             }
-            CertKey::Unsupported(what) => Err(format!("{what} is not supported (P-256, P-384, RSA and Ed25519 are)")),
+            CertKey::Unsupported(what) => Err(format!(
+                "{what} is not supported (P-256, P-384, RSA and Ed25519 are)"
+            )),
         }
     }
 
     /// Verify a certificate signature made with `algorithm` by this (issuer's) key.
-    pub fn verify_certificate(&self, algorithm: ObjectIdentifier, tbs: &[u8], signature: &[u8]) -> Result<(), String> {
+    pub fn verify_certificate(
+        &self,
+        algorithm: ObjectIdentifier,
+        tbs: &[u8],
+        signature: &[u8],
+    ) -> Result<(), String> {
         use ring::signature as rs;
-        let (ring_alg, key): (&'static dyn rs::VerificationAlgorithm, &[u8]) = match (self, algorithm) {
-            (CertKey::P256 { .. }, a) if a == ECDSA_WITH_SHA256 => return self.verify(tbs, signature),
-            (CertKey::Ed25519(_), a) if a == ID_ED25519 => return self.verify(tbs, signature),
-            (CertKey::P256 { sec1, .. }, a) if a == ECDSA_WITH_SHA384 => (&rs::ECDSA_P256_SHA384_ASN1, sec1),
-            (CertKey::P384(point), a) if a == ECDSA_WITH_SHA384 => (&rs::ECDSA_P384_SHA384_ASN1, point),
-            (CertKey::P384(point), a) if a == ECDSA_WITH_SHA256 => (&rs::ECDSA_P384_SHA256_ASN1, point),
-            (CertKey::Rsa(k), a) if a == SHA256_WITH_RSA => (&rs::RSA_PKCS1_2048_8192_SHA256, k),
-            (CertKey::Rsa(k), a) if a == SHA384_WITH_RSA => (&rs::RSA_PKCS1_2048_8192_SHA384, k),
-            (CertKey::Rsa(k), a) if a == SHA512_WITH_RSA => (&rs::RSA_PKCS1_2048_8192_SHA512, k),
-            (CertKey::Unsupported(what), _) => return Err(format!("the root's {what} is not supported (P-256, P-384, RSA and Ed25519 are)")),
-            (_, a) => return Err(format!("signature algorithm {a} does not fit the root's key")),
-        };
+        let (ring_alg, key): (&'static dyn rs::VerificationAlgorithm, &[u8]) =
+            match (self, algorithm) {
+                (CertKey::P256 { .. }, a) if a == ECDSA_WITH_SHA256 => {
+                    return self.verify(tbs, signature)
+                }
+                (CertKey::Ed25519(_), a) if a == ID_ED25519 => return self.verify(tbs, signature),
+                (CertKey::P256 { sec1, .. }, a) if a == ECDSA_WITH_SHA384 => {
+                    (&rs::ECDSA_P256_SHA384_ASN1, sec1)
+                }
+                (CertKey::P384(point), a) if a == ECDSA_WITH_SHA384 => {
+                    (&rs::ECDSA_P384_SHA384_ASN1, point)
+                }
+                (CertKey::P384(point), a) if a == ECDSA_WITH_SHA256 => {
+                    (&rs::ECDSA_P384_SHA256_ASN1, point)
+                }
+                (CertKey::Rsa(k), a) if a == SHA256_WITH_RSA => {
+                    (&rs::RSA_PKCS1_2048_8192_SHA256, k)
+                }
+                (CertKey::Rsa(k), a) if a == SHA384_WITH_RSA => {
+                    (&rs::RSA_PKCS1_2048_8192_SHA384, k)
+                }
+                (CertKey::Rsa(k), a) if a == SHA512_WITH_RSA => {
+                    (&rs::RSA_PKCS1_2048_8192_SHA512, k)
+                }
+                (CertKey::Unsupported(what), _) => {
+                    return Err(format!(
+                        "the root's {what} is not supported (P-256, P-384, RSA and Ed25519 are)"
+                    ))
+                }
+                (_, a) => {
+                    return Err(format!(
+                        "signature algorithm {a} does not fit the root's key"
+                    ))
+                }
+            };
         ring_verify(ring_alg, key, tbs, signature, "certificate")
     }
 }
 
-fn ring_verify(alg: &'static dyn ring::signature::VerificationAlgorithm, key: &[u8], message: &[u8], signature: &[u8], what: &str) -> Result<(), String> {
-    ring::signature::UnparsedPublicKey::new(alg, key).verify(message, signature).map_err(|_| format!("the {what} signature does not verify"))
+fn ring_verify(
+    alg: &'static dyn ring::signature::VerificationAlgorithm,
+    key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+    what: &str,
+) -> Result<(), String> {
+    ring::signature::UnparsedPublicKey::new(alg, key)
+        .verify(message, signature)
+        .map_err(|_| format!("the {what} signature does not verify"))
 }
 
 /// A trusted certificate and where it came from.
@@ -145,7 +215,10 @@ pub struct TrustAnchors {
 #[non_exhaustive]
 pub enum RootsError {
     #[error("cannot read {}: {source}; give a readable file or directory of PEM/DER certificates", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{} holds no certificate (PEM \"-----BEGIN CERTIFICATE-----\" or DER): {detail}", path.display())]
     NotACertificate { path: PathBuf, detail: String },
     #[error("{} holds no certificate files (*.pem, *.crt, *.cer, *.der); put the vendor's attestation root there", path.display())]
@@ -159,18 +232,30 @@ impl TrustAnchors {
 
     /// Every `*.pem`, `*.crt`, `*.cer`, `*.der` in `dir` (a single file is accepted too).
     pub fn from_dir(dir: &Path) -> Result<TrustAnchors, RootsError> {
-        let io = |source| RootsError::Io { path: dir.to_owned(), source };
+        let io = |source| RootsError::Io {
+            path: dir.to_owned(),
+            source,
+        };
         if fs::metadata(dir).map_err(io)?.is_file() {
             return TrustAnchors::from_files(&[dir.to_owned()]);
         }
         let mut files: Vec<PathBuf> = fs::read_dir(dir)
             .map_err(io)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "pem" | "crt" | "cer" | "der")))
+            .filter(|p| {
+                p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    matches!(
+                        e.to_ascii_lowercase().as_str(),
+                        "pem" | "crt" | "cer" | "der"
+                    )
+                })
+            })
             .collect();
         files.sort();
         if files.is_empty() {
-            return Err(RootsError::EmptyDirectory { path: dir.to_owned() });
+            return Err(RootsError::EmptyDirectory {
+                path: dir.to_owned(),
+            });
         }
         TrustAnchors::from_files(&files)
     }
@@ -179,13 +264,22 @@ impl TrustAnchors {
     pub fn from_files(files: &[PathBuf]) -> Result<TrustAnchors, RootsError> {
         let mut anchors = Vec::new();
         for path in files {
-            let io = |source| RootsError::Io { path: path.clone(), source };
+            let io = |source| RootsError::Io {
+                path: path.clone(),
+                source,
+            };
             let meta = fs::metadata(path).map_err(io)?;
             if meta.len() > MAX_ROOT_FILE_LEN {
-                return Err(RootsError::NotACertificate { path: path.clone(), detail: "the file is over 1 MiB".into() });
+                return Err(RootsError::NotACertificate {
+                    path: path.clone(),
+                    detail: "the file is over 1 MiB".into(),
+                });
             }
             let bytes = fs::read(path).map_err(io)?;
-            let not_cert = |e: x509_cert::der::Error| RootsError::NotACertificate { path: path.clone(), detail: e.to_string() };
+            let not_cert = |e: x509_cert::der::Error| RootsError::NotACertificate {
+                path: path.clone(),
+                detail: e.to_string(),
+            };
             let certs = if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
                 Certificate::load_pem_chain(&bytes).map_err(not_cert)?
             } else {
@@ -227,7 +321,8 @@ pub struct Leaf {
 
 impl Leaf {
     pub fn parse(der: &[u8]) -> Result<Leaf, String> {
-        let cert = Certificate::from_der(der).map_err(|e| format!("the attestation certificate is not DER X.509: {e}"))?;
+        let cert = Certificate::from_der(der)
+            .map_err(|e| format!("the attestation certificate is not DER X.509: {e}"))?;
         let tbs = cert.tbs_certificate();
         let is_ca = matches!(tbs.get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca);
         let aaguid = match tbs.extensions() {
@@ -260,21 +355,45 @@ impl Leaf {
         if let Some(a) = anchors.anchors.iter().find(|a| a.der == self.der) {
             return Ok(a);
         }
-        let issuer_der = self.cert.tbs_certificate().issuer().to_der().map_err(|e| e.to_string())?;
-        let tbs = self.cert.tbs_certificate().to_der().map_err(|e| e.to_string())?;
+        let issuer_der = self
+            .cert
+            .tbs_certificate()
+            .issuer()
+            .to_der()
+            .map_err(|e| e.to_string())?;
+        let tbs = self
+            .cert
+            .tbs_certificate()
+            .to_der()
+            .map_err(|e| e.to_string())?;
         let alg = self.cert.signature_algorithm().oid;
         let signature = self.cert.signature().raw_bytes();
         let mut reasons = Vec::new();
-        for anchor in anchors.anchors.iter().filter(|a| a.subject_der == issuer_der) {
+        for anchor in anchors
+            .anchors
+            .iter()
+            .filter(|a| a.subject_der == issuer_der)
+        {
             match anchor.key.verify_certificate(alg, &tbs, signature) {
                 Ok(()) => return Ok(anchor),
-                Err(e) => reasons.push(format!("{} ({}): {e}", anchor.subject, anchor.source.display())),
+                Err(e) => reasons.push(format!(
+                    "{} ({}): {e}",
+                    anchor.subject,
+                    anchor.source.display()
+                )),
             }
         }
         if reasons.is_empty() {
-            Err(format!("its issuer \"{}\" is none of the {} trusted root(s)", self.issuer, anchors.anchors.len()))
+            Err(format!(
+                "its issuer \"{}\" is none of the {} trusted root(s)",
+                self.issuer,
+                anchors.anchors.len()
+            ))
         } else {
-            Err(format!("the root with its issuer's name does not verify it: {}", reasons.join("; ")))
+            Err(format!(
+                "the root with its issuer's name does not verify it: {}",
+                reasons.join("; ")
+            ))
         }
     }
 }
