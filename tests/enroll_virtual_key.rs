@@ -409,3 +409,42 @@ fn a_full_disk_mid_way_leaves_whole_files_and_a_rerun_finishes_without_duplicate
         assert!(ssh_keygen(&["-y", "-f", out_dir.join(format!("id_{mode}")).to_str().unwrap()]).status.success());
     }
 }
+
+#[test]
+fn the_audit_is_clean_on_what_enroll_wrote() {
+    let Some(fx) = Fixture::new() else { return };
+    let out = fx.enroll(&["--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Each account's lines in its own authorized_keys, as a server would have them.
+    let servers = fx.secrets.path().join("servers");
+    std::fs::create_dir(&servers).unwrap();
+    let mut args: Vec<String> = vec!["audit".into(), "--policy".into(), POLICY.into(), "--ssh-dir".into(), fx.out.to_string_lossy().into_owned()];
+    for account in report["authorized_keys"].as_array().unwrap() {
+        let name = account["account"].as_str().unwrap();
+        let file = servers.join(format!("{name}.authorized_keys"));
+        let lines: String = account["lines"].as_array().unwrap().iter().map(|l| format!("{}\n", l["line"].as_str().unwrap())).collect();
+        std::fs::write(&file, lines).unwrap();
+        args.push("--authorized-keys".into());
+        args.push(format!("{}:{name}", file.display()));
+    }
+    args.push("--json".into());
+    let audit = fx.skset(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(audit.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", text(&audit.stdout), text(&audit.stderr));
+    let findings: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let serious: Vec<&serde_json::Value> = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .collect();
+    assert!(serious.is_empty(), "only notes (the virtual key self-attests): {serious:#?}");
+
+    // And it notices when a line loses its option.
+    let wheel_file = servers.join("wheel.authorized_keys");
+    let stripped = std::fs::read_to_string(&wheel_file).unwrap().replace("no-touch-required ", "");
+    std::fs::write(&wheel_file, stripped).unwrap();
+    let audit = fx.skset(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(audit.status.code(), Some(1), "{}", text(&audit.stdout));
+    assert!(text(&audit.stdout).contains("wheel.authorized_keys"), "{}", text(&audit.stdout));
+}
