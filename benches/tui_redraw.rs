@@ -49,7 +49,9 @@ fn options() -> WizardOptions {
 /// running `tput`, which would swamp what is measured. (On a real terminal that query is
 /// an ioctl on /dev/tty, microseconds.)
 fn sink_terminal() -> Terminal<CrosstermBackend<std::io::Sink>> {
-    let options = ratatui::TerminalOptions { viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, 80, 24)) };
+    let options = ratatui::TerminalOptions {
+        viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, 80, 24)),
+    };
     Terminal::with_options(CrosstermBackend::new(std::io::sink()), options).unwrap()
 }
 
@@ -83,7 +85,10 @@ fn main() {
         terminal.draw(|f| view(&app, f)).unwrap();
         first_test.push(start.elapsed());
     }
-    stats("first frame (App::new + draw, crossterm into a sink)", first_crossterm);
+    stats(
+        "first frame (App::new + draw, crossterm into a sink)",
+        first_crossterm,
+    );
     stats("first frame (App::new + draw, TestBackend)", first_test);
 
     // Redraws while the worker is blocked in a 2 s "device call".
@@ -94,7 +99,11 @@ fn main() {
     let mut terminal = sink_terminal();
     terminal.draw(|f| view(&app, f)).unwrap();
     // Home -> Enroll: the worker starts "looking for keys" and blocks.
-    dispatch(&mut app, &runner, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    dispatch(
+        &mut app,
+        &runner,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
     assert!(app.pending.is_some());
     let started = Instant::now();
     let mut latencies = Vec::new();
@@ -121,7 +130,10 @@ fn main() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let frames = latencies.len();
-    stats("redraw while a device call blocks (tick -> frame)", latencies);
+    stats(
+        "redraw while a device call blocks (tick -> frame)",
+        latencies,
+    );
     println!(
         "{:<52} {frames} frames drawn during the {:.1?} call (answer after {:.2?})",
         "frames while pending",

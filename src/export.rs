@@ -25,7 +25,11 @@ pub struct ModeLine {
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("{mode}: the public key is for application {found}, but the policy gives this mode {expected}. Is this the right file?")]
-    ApplicationMismatch { mode: String, expected: String, found: String },
+    ApplicationMismatch {
+        mode: String,
+        expected: String,
+        found: String,
+    },
     #[error("{mode}: cannot render the authorized_keys line: {detail}")]
     Render { mode: String, detail: String },
 }
@@ -33,7 +37,9 @@ pub enum ExportError {
 /// Renders each mode's line with the policy's options (`verify-required`,
 /// `no-touch-required`, `restrict`, `from=`, `command=`), grouped by target account in the
 /// order accounts first appear in the plan.
-pub fn authorized_keys(keys: &[(&PlannedKey, &SkPublicKey)]) -> Result<Vec<AccountLines>, ExportError> {
+pub fn authorized_keys(
+    keys: &[(&PlannedKey, &SkPublicKey)],
+) -> Result<Vec<AccountLines>, ExportError> {
     let mut accounts: Vec<AccountLines> = Vec::new();
     for (planned, public) in keys {
         if public.application != planned.application {
@@ -43,10 +49,16 @@ pub fn authorized_keys(keys: &[(&PlannedKey, &SkPublicKey)]) -> Result<Vec<Accou
                 found: public.application.clone(),
             });
         }
-        let key_line = public.to_line().map_err(|e| ExportError::Render { mode: planned.mode.clone(), detail: e.to_string() })?;
+        let key_line = public.to_line().map_err(|e| ExportError::Render {
+            mode: planned.mode.clone(),
+            detail: e.to_string(),
+        })?;
         let mut words = key_line.split_whitespace();
         let (Some(key_type), Some(base64)) = (words.next(), words.next()) else {
-            return Err(ExportError::Render { mode: planned.mode.clone(), detail: "the public key did not render".into() });
+            return Err(ExportError::Render {
+                mode: planned.mode.clone(),
+                detail: "the public key did not render".into(),
+            });
         };
         // The comment is the one in the .pub file: it names the key as its owner saw it.
         let line = AuthorizedKeyLine {
@@ -56,11 +68,20 @@ pub fn authorized_keys(keys: &[(&PlannedKey, &SkPublicKey)]) -> Result<Vec<Accou
             comment: (!public.comment.is_empty()).then(|| public.comment.as_str().into()),
         }
         .render()
-        .map_err(|e| ExportError::Render { mode: planned.mode.clone(), detail: e.to_string() })?;
-        let entry = ModeLine { mode: planned.mode.clone(), line: line.trim_end().to_string() };
+        .map_err(|e| ExportError::Render {
+            mode: planned.mode.clone(),
+            detail: e.to_string(),
+        })?;
+        let entry = ModeLine {
+            mode: planned.mode.clone(),
+            line: line.trim_end().to_string(),
+        };
         match accounts.iter_mut().find(|a| a.account == planned.account) {
             Some(account) => account.lines.push(entry),
-            None => accounts.push(AccountLines { account: planned.account.clone(), lines: vec![entry] }),
+            None => accounts.push(AccountLines {
+                account: planned.account.clone(),
+                lines: vec![entry],
+            }),
         }
     }
     Ok(accounts)
@@ -70,7 +91,11 @@ pub fn authorized_keys(keys: &[(&PlannedKey, &SkPublicKey)]) -> Result<Vec<Accou
 pub fn authorized_keys_text(accounts: &[AccountLines]) -> String {
     let mut out = String::new();
     for account in accounts {
-        let _ = writeln!(out, "# account {}: ~{}/.ssh/authorized_keys", account.account, account.account);
+        let _ = writeln!(
+            out,
+            "# account {}: ~{}/.ssh/authorized_keys",
+            account.account, account.account
+        );
         for line in &account.lines {
             let _ = writeln!(out, "{}", line.line);
         }
@@ -83,13 +108,25 @@ pub fn authorized_keys_text(accounts: &[AccountLines]) -> String {
 /// `ssh_dir` is how the snippet names the key directory (e.g. `~/.ssh`).
 pub fn ssh_config(plan: &EnrollmentPlan, ssh_dir: &str) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# skset: SSH client settings for policy {} (label {}).", plan.policy, plan.label);
-    let _ = writeln!(out, "# Include it from ~/.ssh/config (Include ~/.ssh/config.d/skset) or paste it there.");
+    let _ = writeln!(
+        out,
+        "# skset: SSH client settings for policy {} (label {}).",
+        plan.policy, plan.label
+    );
+    let _ = writeln!(
+        out,
+        "# Include it from ~/.ssh/config (Include ~/.ssh/config.d/skset) or paste it there."
+    );
     for key in &plan.keys {
         let _ = writeln!(out);
         let _ = writeln!(out, "# {}: {}", key.mode, knobs(key));
         let _ = writeln!(out, "Match user {}", key.account);
-        let _ = writeln!(out, "    IdentityFile {}/{}", ssh_dir.trim_end_matches('/'), key.private_key_file);
+        let _ = writeln!(
+            out,
+            "    IdentityFile {}/{}",
+            ssh_dir.trim_end_matches('/'),
+            key.private_key_file
+        );
         let _ = writeln!(out, "    IdentitiesOnly yes");
         if key.agent_load {
             match &key.agent_lifetime_seconds {
@@ -103,7 +140,11 @@ pub fn ssh_config(plan: &EnrollmentPlan, ssh_dir: &str) -> String {
         } else {
             let _ = writeln!(out, "    AddKeysToAgent no");
         }
-        let _ = writeln!(out, "    ForwardAgent {}", if key.agent_forwarding { "yes" } else { "no" });
+        let _ = writeln!(
+            out,
+            "    ForwardAgent {}",
+            if key.agent_forwarding { "yes" } else { "no" }
+        );
     }
     out
 }
@@ -114,15 +155,27 @@ pub fn agent_commands(plan: &EnrollmentPlan, ssh_dir: &str) -> Vec<String> {
         .iter()
         .filter(|k| k.agent_load)
         .map(|k| {
-            let lifetime = k.agent_lifetime_seconds.map(|s| format!("-t {} ", lifetime_text(s))).unwrap_or_default();
-            format!("ssh-add {lifetime}{}/{}", ssh_dir.trim_end_matches('/'), k.private_key_file)
+            let lifetime = k
+                .agent_lifetime_seconds
+                .map(|s| format!("-t {} ", lifetime_text(s)))
+                .unwrap_or_default();
+            format!(
+                "ssh-add {lifetime}{}/{}",
+                ssh_dir.trim_end_matches('/'),
+                k.private_key_file
+            )
         })
         .collect()
 }
 
 /// The PAM line for hosts where a mode's account asks for a TOTP code at sudo.
 pub fn pam_snippet(plan: &EnrollmentPlan) -> Option<String> {
-    let accounts: Vec<&str> = plan.keys.iter().filter(|k| k.sudo_totp).map(|k| k.account.as_str()).collect();
+    let accounts: Vec<&str> = plan
+        .keys
+        .iter()
+        .filter(|k| k.sudo_totp)
+        .map(|k| k.account.as_str())
+        .collect();
     if accounts.is_empty() {
         return None;
     }
@@ -139,10 +192,18 @@ pub fn pam_snippet(plan: &EnrollmentPlan) -> Option<String> {
 fn knobs(key: &PlannedKey) -> String {
     format!(
         "{}, {}, {}, {}",
-        if key.resident { "resident" } else { "non-resident" },
+        if key.resident {
+            "resident"
+        } else {
+            "non-resident"
+        },
         if key.touch { "touch" } else { "no touch" },
         if key.pin { "PIN" } else { "no PIN" },
-        if key.agent_load { "ssh-agent" } else { "no agent" }
+        if key.agent_load {
+            "ssh-agent"
+        } else {
+            "no agent"
+        }
     )
 }
 

@@ -4,23 +4,40 @@
 
 mod support;
 
-use skset::device::{AssertionRequest, Authenticator, CtapAuthenticator, CtapOptions, KeyAlgorithm, MakeCredentialRequest};
+use skset::device::{
+    AssertionRequest, Authenticator, CtapAuthenticator, CtapOptions, KeyAlgorithm,
+    MakeCredentialRequest,
+};
 use std::sync::Arc;
 
 #[test]
 fn hardware_tier_capabilities_and_a_non_resident_credential() {
-    let Some((path, pin)) = support::hardware_key() else { return };
+    let Some((path, pin)) = support::hardware_key() else {
+        return;
+    };
     let device = CtapAuthenticator::open(
         &path,
-        CtapOptions { events: Some(Arc::new(|e| eprintln!("hardware tier: {e:?} (touch the key now)"))), ..CtapOptions::default() },
+        CtapOptions {
+            events: Some(Arc::new(|e| {
+                eprintln!("hardware tier: {e:?} (touch the key now)")
+            })),
+            ..CtapOptions::default()
+        },
     )
     .expect("open SKSET_HW_DEVICE");
     let info = device.info().expect("getInfo");
     eprintln!("hardware tier: {info:#?}");
-    assert!(!info.ssh_algorithms.is_empty(), "the key offers no algorithm OpenSSH can use");
+    assert!(
+        !info.ssh_algorithms.is_empty(),
+        "the key offers no algorithm OpenSSH can use"
+    );
     let status = device.pin_status().expect("PIN status");
     eprintln!("hardware tier: PIN {status:?}");
-    let algorithm = if info.supports(KeyAlgorithm::Ed25519) { KeyAlgorithm::Ed25519 } else { KeyAlgorithm::EcdsaP256 };
+    let algorithm = if info.supports(KeyAlgorithm::Ed25519) {
+        KeyAlgorithm::Ed25519
+    } else {
+        KeyAlgorithm::EcdsaP256
+    };
     let pin = if status.is_set { pin.as_ref() } else { None };
     let credential = device
         .make_credential(&MakeCredentialRequest {

@@ -53,7 +53,11 @@ fn at_checks(pin_set: bool) -> App {
     done(&mut app, Done::Devices(Ok(choices())));
     press(&mut app, KeyCode::Enter);
     done(&mut app, Done::Opened(Ok(opened(pin_set, Some(8)))));
-    let mut checks = if pin_set { review_preflight() } else { device_checks() };
+    let mut checks = if pin_set {
+        review_preflight()
+    } else {
+        device_checks()
+    };
     checks.checks.retain(|c| c.id != "pin-length");
     done(&mut app, Done::Preflight(Ok(checks)));
     app
@@ -68,14 +72,26 @@ fn at_pin(pin_set: bool) -> App {
 fn at_generate() -> App {
     let mut app = app_at_review(review_preflight());
     press(&mut app, KeyCode::Enter);
-    done(&mut app, Done::Prepared { index: 0, result: Ok(prepared(0)) });
+    done(
+        &mut app,
+        Done::Prepared {
+            index: 0,
+            result: Ok(prepared(0)),
+        },
+    );
     app
 }
 
 fn at_passphrase() -> App {
     let mut app = at_generate();
     for index in 1..4 {
-        done(&mut app, Done::Prepared { index, result: Ok(prepared(index)) });
+        done(
+            &mut app,
+            Done::Prepared {
+                index,
+                result: Ok(prepared(index)),
+            },
+        );
     }
     app
 }
@@ -87,7 +103,13 @@ fn at_summary() -> App {
     type_text(&mut app, "correct horse battery staple");
     press(&mut app, KeyCode::Enter);
     for index in 0..4 {
-        done(&mut app, Done::Written { index, result: Ok(outcome(index, ModeStatus::Created)) });
+        done(
+            &mut app,
+            Done::Written {
+                index,
+                result: Ok(outcome(index, ModeStatus::Created)),
+            },
+        );
     }
     app
 }
@@ -100,7 +122,13 @@ fn at_recover_ready() -> App {
     done(&mut app, Done::Opened(Ok(opened(true, Some(8)))));
     type_text(&mut app, "424242");
     press(&mut app, KeyCode::Enter);
-    done(&mut app, Done::PinVerified(Ok(skset::device::CredentialCounts { existing: 3, remaining: 22 })));
+    done(
+        &mut app,
+        Done::PinVerified(Ok(skset::device::CredentialCounts {
+            existing: 3,
+            remaining: 22,
+        })),
+    );
     press(&mut app, KeyCode::Enter);
     app
 }
@@ -117,7 +145,12 @@ fn devices() {
     done(&mut app, Done::Devices(Ok(choices())));
     snap("devices_several", &app);
     let mut app = at_devices();
-    done(&mut app, Done::Devices(Err(DeviceError::HidUnavailable { reason: "hidapi: no udev".into() })));
+    done(
+        &mut app,
+        Done::Devices(Err(DeviceError::HidUnavailable {
+            reason: "hidapi: no udev".into(),
+        })),
+    );
     snap("devices_none_offers_simulated", &app);
     done(&mut app, Done::Opened(Err(Problem::new("cannot start the simulated key: /dev/fuse not available: load the module (modprobe fuse)"))));
     snap("devices_simulated_failed", &app);
@@ -142,9 +175,19 @@ fn pin() {
     type_text(&mut app, "4242");
     snap("pin_verify", &app);
     press(&mut app, KeyCode::Enter);
-    done(&mut app, Done::PinVerified(Err(DeviceError::PinInvalid { retries_left: Some(2) })));
+    done(
+        &mut app,
+        Done::PinVerified(Err(DeviceError::PinInvalid {
+            retries_left: Some(2),
+        })),
+    );
     snap("pin_wrong_two_tries_left", &app);
-    done(&mut app, Done::PinVerified(Err(DeviceError::PinInvalid { retries_left: Some(1) })));
+    done(
+        &mut app,
+        Done::PinVerified(Err(DeviceError::PinInvalid {
+            retries_left: Some(1),
+        })),
+    );
     type_text(&mut app, "1111");
     press(&mut app, KeyCode::Enter);
     snap("pin_last_try_armed", &app);
@@ -159,13 +202,24 @@ fn policy() {
     let mut app = at_pin(true);
     type_text(&mut app, "424242");
     press(&mut app, KeyCode::Enter);
-    done(&mut app, Done::PinVerified(Ok(skset::device::CredentialCounts { existing: 0, remaining: 25 })));
+    done(
+        &mut app,
+        Done::PinVerified(Ok(skset::device::CredentialCounts {
+            existing: 0,
+            remaining: 25,
+        })),
+    );
     snap("policy_choose", &app);
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Enter);
     type_text(&mut app, "/etc/skset/team.yaml");
     press(&mut app, KeyCode::Enter);
-    done(&mut app, Done::PolicyLoaded(Err(Problem::new("/etc/skset/team.yaml:12:5: modes.root.touch: expected true or false, found \"maybe\""))));
+    done(
+        &mut app,
+        Done::PolicyLoaded(Err(Problem::new(
+            "/etc/skset/team.yaml:12:5: modes.root.touch: expected true or false, found \"maybe\"",
+        ))),
+    );
     snap("policy_file_error", &app);
 }
 
@@ -187,17 +241,52 @@ fn review() {
 #[test]
 fn generate() {
     let mut app = at_generate();
-    update(&mut app, Msg::Enroll(EnrollEvent::ModeStarted { mode: "sudo".into() }));
-    update(&mut app, Msg::Enroll(EnrollEvent::TouchNeeded { mode: "sudo".into() }));
-    update(&mut app, Msg::Device(DeviceEvent::TouchNeeded { operation: "make credential" }));
+    update(
+        &mut app,
+        Msg::Enroll(EnrollEvent::ModeStarted {
+            mode: "sudo".into(),
+        }),
+    );
+    update(
+        &mut app,
+        Msg::Enroll(EnrollEvent::TouchNeeded {
+            mode: "sudo".into(),
+        }),
+    );
+    update(
+        &mut app,
+        Msg::Device(DeviceEvent::TouchNeeded {
+            operation: "make credential",
+        }),
+    );
     snap("generate_touch_now", &app);
     update(&mut app, Msg::Device(DeviceEvent::TouchDone));
-    done(&mut app, Done::Prepared { index: 1, result: Err(EnrollError::Device { mode: "sudo".into(), source: DeviceError::TouchDenied }) });
+    done(
+        &mut app,
+        Done::Prepared {
+            index: 1,
+            result: Err(EnrollError::Device {
+                mode: "sudo".into(),
+                source: DeviceError::TouchDenied,
+            }),
+        },
+    );
     snap("generate_touch_refused", &app);
 
     let mut app = app_at_review(review_preflight());
     press(&mut app, KeyCode::Enter);
-    done(&mut app, Done::Prepared { index: 0, result: Err(EnrollError::Device { mode: "root".into(), source: DeviceError::Transport { detail: "read error".into() } }) });
+    done(
+        &mut app,
+        Done::Prepared {
+            index: 0,
+            result: Err(EnrollError::Device {
+                mode: "root".into(),
+                source: DeviceError::Transport {
+                    detail: "read error".into(),
+                },
+            }),
+        },
+    );
     snap("generate_device_gone", &app);
 }
 
@@ -276,9 +365,21 @@ fn audit() {
     type_text(&mut app, "/srv/dumps/web1-admin.keys:admin");
     snap("audit_form_authorized_keys", &app);
     press(&mut app, KeyCode::Up);
-    update(&mut app, Msg::Key(crossterm::event::KeyEvent::new(KeyCode::Char('u'), crossterm::event::KeyModifiers::CONTROL)));
+    update(
+        &mut app,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('u'),
+            crossterm::event::KeyModifiers::CONTROL,
+        )),
+    );
     press(&mut app, KeyCode::Down);
-    update(&mut app, Msg::Key(crossterm::event::KeyEvent::new(KeyCode::Char('u'), crossterm::event::KeyModifiers::CONTROL)));
+    update(
+        &mut app,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('u'),
+            crossterm::event::KeyModifiers::CONTROL,
+        )),
+    );
     press(&mut app, KeyCode::Enter);
     snap("audit_form_nothing_to_audit", &app);
 
@@ -353,8 +454,16 @@ fn every_screen_survives_any_size() {
 fn no_color_means_no_colour() {
     let colours = |app: &App| {
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-        terminal.draw(|frame| skset::tui::view::view(app, frame)).unwrap();
-        terminal.backend().buffer().content.iter().filter(|c| c.fg != Color::Reset || c.bg != Color::Reset).count()
+        terminal
+            .draw(|frame| skset::tui::view::view(app, frame))
+            .unwrap();
+        terminal
+            .backend()
+            .buffer()
+            .content
+            .iter()
+            .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+            .count()
     };
     let mut app = app_at_review(collision_preflight());
     press(&mut app, KeyCode::Enter);
@@ -366,10 +475,24 @@ fn no_color_means_no_colour() {
     let mut app = at_audit_findings();
     assert_eq!(colours(&app), 0);
     let screen = draw(&app, 80, 24);
-    assert!(screen.contains("✗ error") && screen.contains("! warning") && screen.contains("i info"), "{screen}");
+    assert!(
+        screen.contains("✗ error") && screen.contains("! warning") && screen.contains("i info"),
+        "{screen}"
+    );
     app.theme = Theme { color: true };
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    terminal.draw(|frame| skset::tui::view::view(&app, frame)).unwrap();
-    let fg: std::collections::HashSet<Color> = terminal.backend().buffer().content.iter().map(|c| c.fg).collect();
-    assert!(fg.contains(&Color::Red) && fg.contains(&Color::Yellow), "{fg:?}");
+    terminal
+        .draw(|frame| skset::tui::view::view(&app, frame))
+        .unwrap();
+    let fg: std::collections::HashSet<Color> = terminal
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .map(|c| c.fg)
+        .collect();
+    assert!(
+        fg.contains(&Color::Red) && fg.contains(&Color::Yellow),
+        "{fg:?}"
+    );
 }

@@ -24,9 +24,15 @@ struct Tmux {
 
 impl Tmux {
     fn available() -> bool {
-        let ok = Command::new("tmux").arg("-V").output().map(|o| o.status.success()).unwrap_or(false);
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
         if !ok {
-            eprintln!("SKIPPED: tmux is not installed, so the wizard cannot be driven in a real terminal");
+            eprintln!(
+                "SKIPPED: tmux is not installed, so the wizard cannot be driven in a real terminal"
+            );
         }
         ok
     }
@@ -34,32 +40,63 @@ impl Tmux {
     fn start(command: &str) -> Tmux {
         let socket = format!("skset-tui-test-{}-{}", std::process::id(), rand_suffix());
         let tmux = Tmux { socket };
-        let out = tmux.run(&["new-session", "-d", "-x", "100", "-y", "30", "-s", "wizard", command]);
-        assert!(out.status.success(), "tmux new-session failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = tmux.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-s",
+            "wizard",
+            command,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         tmux
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("run tmux")
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux")
     }
 
     fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "wizard"]).stdout).into_owned()
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "wizard"]).stdout)
+            .into_owned()
     }
 
     /// The whole history, wrapped lines joined (for what is printed after the wizard).
     fn history(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-J", "-S", "-", "-t", "wizard"]).stdout).into_owned()
+        String::from_utf8_lossy(
+            &self
+                .run(&["capture-pane", "-p", "-J", "-S", "-", "-t", "wizard"])
+                .stdout,
+        )
+        .into_owned()
     }
 
     fn keys(&self, keys: &[&str]) {
         for key in keys {
-            assert!(self.run(&["send-keys", "-t", "wizard", key]).status.success());
+            assert!(self
+                .run(&["send-keys", "-t", "wizard", key])
+                .status
+                .success());
         }
     }
 
     fn text(&self, text: &str) {
-        assert!(self.run(&["send-keys", "-t", "wizard", "-l", text]).status.success());
+        assert!(self
+            .run(&["send-keys", "-t", "wizard", "-l", text])
+            .status
+            .success());
     }
 
     /// Waits (bounded) until the screen shows `needle`; fails with the last screen.
@@ -99,7 +136,10 @@ impl Drop for Tmux {
 }
 
 fn rand_suffix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0)
 }
 
 fn wizard_command(home: &Path, device: &str, out: &Path) -> String {
@@ -122,13 +162,32 @@ fn check_files(out: &Path) {
             args.extend(["-P".into(), PASSPHRASE.into()]);
         }
         args.extend(["-f".into(), private.display().to_string()]);
-        let derived = Command::new("ssh-keygen").args(&args).output().expect("run ssh-keygen");
-        assert!(derived.status.success(), "ssh-keygen -y {mode}: {}", String::from_utf8_lossy(&derived.stderr));
+        let derived = Command::new("ssh-keygen")
+            .args(&args)
+            .output()
+            .expect("run ssh-keygen");
+        assert!(
+            derived.status.success(),
+            "ssh-keygen -y {mode}: {}",
+            String::from_utf8_lossy(&derived.stderr)
+        );
         let derived = String::from_utf8_lossy(&derived.stdout);
         let public = std::fs::read_to_string(out.join(format!("id_{mode}.pub"))).unwrap();
-        let key = |line: &str| line.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-        assert_eq!(key(&derived), key(&public), "{mode}: the private key and the .pub differ");
-        assert!(public.starts_with("sk-ssh-ed25519@openssh.com "), "{mode}: {public}");
+        let key = |line: &str| {
+            line.split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            key(&derived),
+            key(&public),
+            "{mode}: the private key and the .pub differ"
+        );
+        assert!(
+            public.starts_with("sk-ssh-ed25519@openssh.com "),
+            "{mode}: {public}"
+        );
     }
 }
 
@@ -143,7 +202,11 @@ fn setup() -> Setup {
     let home = dirs.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let out = dirs.path().join("keys");
-    Setup { home, out, _dirs: dirs }
+    Setup {
+        home,
+        out,
+        _dirs: dirs,
+    }
 }
 
 #[test]
@@ -182,9 +245,18 @@ fn a_first_time_user_enrolls_the_four_modes_at_a_terminal() {
     let history = tmux.wait_for_history("SKSET-EXIT=0");
 
     // What the wizard printed on the real stdout after restoring the terminal.
-    assert!(history.contains("verify-required sk-ssh-ed25519@openssh.com AAAA"), "{history}");
-    assert!(history.contains("restrict,no-touch-required,from="), "{history}");
-    assert!(history.contains(&format!("skset enroll --device {} --label", vk.path())), "{history}");
+    assert!(
+        history.contains("verify-required sk-ssh-ed25519@openssh.com AAAA"),
+        "{history}"
+    );
+    assert!(
+        history.contains("restrict,no-touch-required,from="),
+        "{history}"
+    );
+    assert!(
+        history.contains(&format!("skset enroll --device {} --label", vk.path())),
+        "{history}"
+    );
     check_files(&s.out);
 }
 
@@ -206,7 +278,10 @@ fn a_wrong_pin_and_a_refused_touch_are_recoverable_on_screen() {
     tmux.text("000000");
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("wrong PIN:");
-    assert!(screen.contains("tries left before the PIN blocks"), "{screen}");
+    assert!(
+        screen.contains("tries left before the PIN blocks"),
+        "{screen}"
+    );
     tmux.text(TEST_PIN);
     tmux.keys(&["Enter"]);
     tmux.wait_for("Choose the policy");
@@ -245,8 +320,20 @@ fn ctrl_c_and_resizing_leave_the_terminal_usable() {
     let s = setup();
     let tmux = Tmux::start(&wizard_command(&s.home, "/nonexistent/hidraw0", &s.out));
     tmux.wait_for("Enroll a new key");
-    let flag = |name: &str| String::from_utf8_lossy(&tmux.run(&["display-message", "-p", "-t", "wizard", name]).stdout).trim().to_string();
-    assert_eq!(flag("#{alternate_on}"), "1", "the wizard draws on the alternate screen");
+    let flag = |name: &str| {
+        String::from_utf8_lossy(
+            &tmux
+                .run(&["display-message", "-p", "-t", "wizard", name])
+                .stdout,
+        )
+        .trim()
+        .to_string()
+    };
+    assert_eq!(
+        flag("#{alternate_on}"),
+        "1",
+        "the wizard draws on the alternate screen"
+    );
 
     tmux.run(&["resize-window", "-t", "wizard", "-x", "50", "-y", "12"]);
     tmux.wait_for("needs a terminal of at least 60x16");
@@ -266,11 +353,16 @@ fn ctrl_c_and_resizing_leave_the_terminal_usable() {
 
 #[test]
 fn without_a_terminal_skset_prints_help() {
-    let out = Command::new(env!("CARGO_BIN_EXE_skset")).output().expect("run skset");
+    let out = Command::new(env!("CARGO_BIN_EXE_skset"))
+        .output()
+        .expect("run skset");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Usage: skset [OPTIONS] [COMMAND]"), "{text}");
-    assert!(!text.contains('\x1b'), "no terminal control sequences without a terminal");
+    assert!(
+        !text.contains('\x1b'),
+        "no terminal control sequences without a terminal"
+    );
 }
 
 /// Home → Audit at a terminal: the default ~/.ssh audited on the worker, findings in the
@@ -285,7 +377,11 @@ fn an_audit_of_a_broken_ssh_dir_shows_its_findings_at_a_terminal() {
     let ssh = s.home.join(".ssh");
     std::fs::create_dir_all(&ssh).unwrap();
     std::fs::write(ssh.join("config"), "Host *\n    ForwardAgent yes\n").unwrap();
-    std::fs::write(ssh.join("authorized_keys"), "ssh-ed25519 AAAAnotbase64 truncated\n").unwrap();
+    std::fs::write(
+        ssh.join("authorized_keys"),
+        "ssh-ed25519 AAAAnotbase64 truncated\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o777)).unwrap();
     // The device is never opened: the audit reads files only.
     let tmux = Tmux::start(&wizard_command(&s.home, "/nonexistent/hidraw0", &s.out));
@@ -299,11 +395,20 @@ fn an_audit_of_a_broken_ssh_dir_shows_its_findings_at_a_terminal() {
     let screen = tmux.wait_for("why: ");
     assert!(screen.contains("✗ FAIL at error"), "{screen}");
     assert!(screen.contains("AU007 ssh-dir-permissions"), "{screen}");
-    assert!(screen.contains("AU030 line-unparseable") && screen.contains("~/.ssh/authorized_keys:1"), "{screen}");
-    assert!(screen.contains("AU051 forward-agent-exposes-agent"), "{screen}");
+    assert!(
+        screen.contains("AU030 line-unparseable") && screen.contains("~/.ssh/authorized_keys:1"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("AU051 forward-agent-exposes-agent"),
+        "{screen}"
+    );
     // Errors first: the directory's permissions are selected, with their fix and why.
     assert!(screen.contains("fix: chmod 700"), "{screen}");
-    assert!(screen.contains("why: Whoever can write the directory"), "{screen}");
+    assert!(
+        screen.contains("why: Whoever can write the directory"),
+        "{screen}"
+    );
 
     // The next finding's details follow the selection.
     tmux.keys(&["Down"]);

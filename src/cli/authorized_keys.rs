@@ -11,7 +11,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Each mode's line carries the policy's options: verify-required for PIN
+#[command(
+    after_help = "Each mode's line carries the policy's options: verify-required for PIN
 modes (sshd enforces the PIN only then), no-touch-required for no-touch modes (sshd refuses
 their signatures otherwise), restrict, from=\"...\" and command=\"...\" where the policy says.
 Lines are grouped by the account whose authorized_keys they belong in.
@@ -19,7 +20,8 @@ Lines are grouped by the account whose authorized_keys they belong in.
 Examples:
   skset authorized-keys --pub-dir ~/.ssh
   skset authorized-keys --pub-dir ~/.ssh --mode robo | ssh backup-host 'cat >> ~robo/.ssh/authorized_keys'
-  cat id_root.pub | skset authorized-keys --mode root --pub-dir -")]
+  cat id_root.pub | skset authorized-keys --mode root --pub-dir -"
+)]
 pub struct AuthorizedKeysArgs {
     #[command(flatten)]
     pub plan: PlanArgs,
@@ -40,28 +42,45 @@ pub struct AuthorizedKeysArgs {
 
 pub fn run(args: &AuthorizedKeysArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     let plan = args.plan.load()?;
-    let keys: Vec<_> = plan.keys.iter().filter(|k| args.mode.is_empty() || args.mode.contains(&k.mode)).collect();
+    let keys: Vec<_> = plan
+        .keys
+        .iter()
+        .filter(|k| args.mode.is_empty() || args.mode.contains(&k.mode))
+        .collect();
     for mode in &args.mode {
         if !plan.keys.iter().any(|k| &k.mode == mode) {
-            return Err(Failure::bad_input(anyhow!("--mode {mode}: the policy has no such mode")));
+            return Err(Failure::bad_input(anyhow!(
+                "--mode {mode}: the policy has no such mode"
+            )));
         }
     }
     let from_stdin = args.pub_dir.as_os_str() == "-";
     if from_stdin && keys.len() != 1 {
-        return Err(Failure::bad_input(anyhow!("reading a key from stdin needs exactly one --mode")));
+        return Err(Failure::bad_input(anyhow!(
+            "reading a key from stdin needs exactly one --mode"
+        )));
     }
     let mut public_keys = Vec::new();
     for key in &keys {
         let (source, text) = if from_stdin {
             let mut text = String::new();
-            std::io::stdin().read_line(&mut text).context("cannot read a public key line from stdin")?;
+            std::io::stdin()
+                .read_line(&mut text)
+                .context("cannot read a public key line from stdin")?;
             ("stdin".to_string(), text)
         } else {
             let path = args.pub_dir.join(&key.public_key_file);
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {} (enroll {} first, or point --pub-dir at the right directory)", path.display(), key.mode))?;
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "cannot read {} (enroll {} first, or point --pub-dir at the right directory)",
+                    path.display(),
+                    key.mode
+                )
+            })?;
             (path.display().to_string(), text)
         };
-        let public = SkPublicKey::parse_line(text.trim()).with_context(|| format!("{source}: not a security-key public key line"))?;
+        let public = SkPublicKey::parse_line(text.trim())
+            .with_context(|| format!("{source}: not a security-key public key line"))?;
         public_keys.push(public);
     }
     let pairs: Vec<_> = keys.iter().copied().zip(public_keys.iter()).collect();

@@ -3,7 +3,9 @@
 use super::simulate::SimulatedKey;
 use super::Failure;
 use clap::Args;
-use skset::device::{self, Authenticator, CtapAuthenticator, CtapOptions, DeviceError, DeviceEvent, EventSink};
+use skset::device::{
+    self, Authenticator, CtapAuthenticator, CtapOptions, DeviceError, DeviceEvent, EventSink,
+};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Args)]
@@ -52,17 +54,26 @@ pub fn stderr_touch_prompts() -> EventSink {
 
 impl DeviceArgs {
     pub fn open(&self, events: Option<EventSink>) -> Result<OpenedDevice, Failure> {
-        let options = CtapOptions { events, ..CtapOptions::default() };
+        let options = CtapOptions {
+            events,
+            ..CtapOptions::default()
+        };
         if self.simulate {
             let simulated = SimulatedKey::start()?;
             let authenticator = CtapAuthenticator::open(&simulated.path(), options)?;
-            return Ok(OpenedDevice { authenticator, _simulated: Some(simulated) });
+            return Ok(OpenedDevice {
+                authenticator,
+                _simulated: Some(simulated),
+            });
         }
         let path = match &self.device {
             Some(path) => path.clone(),
             None => only_device()?,
         };
-        Ok(OpenedDevice { authenticator: CtapAuthenticator::open(&path, options)?, _simulated: None })
+        Ok(OpenedDevice {
+            authenticator: CtapAuthenticator::open(&path, options)?,
+            _simulated: None,
+        })
     }
 }
 
@@ -71,6 +82,8 @@ fn only_device() -> Result<String, DeviceError> {
     match found.len() {
         0 => Err(DeviceError::NoDevice),
         1 => Ok(found.remove(0).path),
-        _ => Err(DeviceError::SeveralDevices { paths: found.into_iter().map(|d| d.path).collect() }),
+        _ => Err(DeviceError::SeveralDevices {
+            paths: found.into_iter().map(|d| d.path).collect(),
+        }),
     }
 }

@@ -57,34 +57,87 @@ pub fn run(args: &DevicesArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
 
 fn report(authenticator: &dyn Authenticator) -> Result<DeviceReport, Failure> {
     let info = authenticator.info()?;
-    let pin = if info.options.client_pin.is_some() { Some(authenticator.pin_status()?) } else { None };
+    let pin = if info.options.client_pin.is_some() {
+        Some(authenticator.pin_status()?)
+    } else {
+        None
+    };
     Ok(DeviceReport { info, pin })
 }
 
 fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
 }
 
 fn write_text(out: &mut Stdout, r: &DeviceReport) -> std::io::Result<()> {
     let i = &r.info;
-    writeln!(out, "{}  {}", i.path, i.product.as_deref().unwrap_or("(product unknown)"))?;
-    let aaguid_note = if i.aaguid.chars().all(|c| c == '0') { " (model not disclosed)" } else { "" };
+    writeln!(
+        out,
+        "{}  {}",
+        i.path,
+        i.product.as_deref().unwrap_or("(product unknown)")
+    )?;
+    let aaguid_note = if i.aaguid.chars().all(|c| c == '0') {
+        " (model not disclosed)"
+    } else {
+        ""
+    };
     writeln!(out, "  AAGUID                 {}{}", i.aaguid, aaguid_note)?;
-    writeln!(out, "  firmware               {}", i.firmware_version.map(|v| v.to_string()).unwrap_or_else(|| "not reported".into()))?;
-    writeln!(out, "  CTAP versions          {}", i.ctap_versions.join(", "))?;
+    writeln!(
+        out,
+        "  firmware               {}",
+        i.firmware_version
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "not reported".into())
+    )?;
+    writeln!(
+        out,
+        "  CTAP versions          {}",
+        i.ctap_versions.join(", ")
+    )?;
     let algs: Vec<String> = i.ssh_algorithms.iter().map(|a| a.to_string()).collect();
-    writeln!(out, "  SSH key types          {}", if algs.is_empty() { "none".into() } else { algs.join(", ") })?;
+    writeln!(
+        out,
+        "  SSH key types          {}",
+        if algs.is_empty() {
+            "none".into()
+        } else {
+            algs.join(", ")
+        }
+    )?;
     let pin = match (&r.pin, i.options.client_pin) {
         (_, None) => "not supported".to_string(),
-        (Some(PinStatus { is_set: true, retries_left: Some(n) }), _) => format!("set, {n} tries left"),
+        (
+            Some(PinStatus {
+                is_set: true,
+                retries_left: Some(n),
+            }),
+            _,
+        ) => format!("set, {n} tries left"),
         (Some(PinStatus { is_set: true, .. }), _) => "set".to_string(),
         _ => "not set (skset pin set)".to_string(),
     };
     writeln!(out, "  PIN                    {pin}")?;
-    let slots = i.remaining_discoverable_credentials.map(|n| format!(", {n} free slots")).unwrap_or_default();
-    writeln!(out, "  resident keys          {}{}", yes_no(i.options.resident_keys), slots)?;
+    let slots = i
+        .remaining_discoverable_credentials
+        .map(|n| format!(", {n} free slots"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "  resident keys          {}{}",
+        yes_no(i.options.resident_keys),
+        slots
+    )?;
     writeln!(out, "  credProtect            {}", yes_no(i.cred_protect))?;
-    writeln!(out, "  credential management  {}", yes_no(i.options.credential_management))?;
+    writeln!(
+        out,
+        "  credential management  {}",
+        yes_no(i.options.credential_management)
+    )?;
     writeln!(out, "  minimum PIN length     {}", i.min_pin_length)?;
     Ok(())
 }

@@ -9,7 +9,10 @@ use anyhow::anyhow;
 use clap::Args;
 use serde::Serialize;
 use skset::device::Pin;
-use skset::enroll::{self, CheckStatus, EnrollError, EnrollEvent, ModeAction, ModeOutcome, Preflight, PreflightOptions, Secrets};
+use skset::enroll::{
+    self, CheckStatus, EnrollError, EnrollEvent, ModeAction, ModeOutcome, Preflight,
+    PreflightOptions, Secrets,
+};
 use skset::export;
 use skset::openssh::private_key::Passphrase;
 use skset::policy::model::PassphraseRule;
@@ -96,13 +99,20 @@ pub const MIN_PASSPHRASE_CHARS: usize = 10;
 
 pub fn run(args: &EnrollArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     let mut plan = args.plan.load()?;
-    plan.keys.retain(|k| args.only.is_empty() || args.only.contains(&k.mode));
+    plan.keys
+        .retain(|k| args.only.is_empty() || args.only.contains(&k.mode));
     if plan.keys.is_empty() {
-        return Err(Failure::bad_input(anyhow!("no mode left to enroll: --only names none of {}", args.plan.mode_names()?.join(", "))));
+        return Err(Failure::bad_input(anyhow!(
+            "no mode left to enroll: --only names none of {}",
+            args.plan.mode_names()?.join(", ")
+        )));
     }
     for mode in &args.replace_existing {
         if !plan.keys.iter().any(|k| &k.mode == mode) {
-            return Err(Failure::bad_input(anyhow!("--replace-existing {mode}: the policy has no such mode (modes: {})", args.plan.mode_names()?.join(", "))));
+            return Err(Failure::bad_input(anyhow!(
+                "--replace-existing {mode}: the policy has no such mode (modes: {})",
+                args.plan.mode_names()?.join(", ")
+            )));
         }
     }
 
@@ -110,20 +120,40 @@ pub fn run(args: &EnrollArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     let device = opened.authenticator();
     // A simulated key has no PIN yet: the one given becomes its first.
     let pin: Option<Pin> = if args.device.simulate || device.info()?.pin_is_set() {
-        let pin = secrets::pin_from(args.secrets.pin_file.as_deref(), "PIN for the security key: ")?;
+        let pin = secrets::pin_from(
+            args.secrets.pin_file.as_deref(),
+            "PIN for the security key: ",
+        )?;
         opened.adopt_pin_if_simulated(&pin)?;
         Some(pin)
     } else {
         None
     };
-    let options = PreflightOptions { replace_existing: args.replace_existing.clone(), force: args.force };
+    let options = PreflightOptions {
+        replace_existing: args.replace_existing.clone(),
+        force: args.force,
+    };
     let preflight = enroll::preflight(device, &plan, pin.as_ref(), &args.out, &options)?;
     print_preflight(&preflight);
     if !preflight.ready() {
         let needs_confirmation = preflight.failures().all(|c| c.id.starts_with("files:"));
-        let first = preflight.failures().next().map(|c| format!("{} {}", c.message, c.fix.clone().unwrap_or_default())).unwrap_or_default();
-        let outcome = if needs_confirmation { Outcome::NeedsConfirmation } else if preflight.failures().any(|c| c.id == "out-dir") { Outcome::BadInput } else { Outcome::Device };
-        return Err(Failure { outcome, kind: "preflight", error: anyhow!("pre-flight failed, nothing was written: {first}") });
+        let first = preflight
+            .failures()
+            .next()
+            .map(|c| format!("{} {}", c.message, c.fix.clone().unwrap_or_default()))
+            .unwrap_or_default();
+        let outcome = if needs_confirmation {
+            Outcome::NeedsConfirmation
+        } else if preflight.failures().any(|c| c.id == "out-dir") {
+            Outcome::BadInput
+        } else {
+            Outcome::Device
+        };
+        return Err(Failure {
+            outcome,
+            kind: "preflight",
+            error: anyhow!("pre-flight failed, nothing was written: {first}"),
+        });
     }
 
     // Every secret is gathered before the first touch, so enrollment runs without pauses.
@@ -132,30 +162,49 @@ pub fn run(args: &EnrollArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
         .keys
         .iter()
         .zip(&preflight.modes)
-        .filter(|(k, m)| k.passphrase == PassphraseRule::Required && !matches!(m.action, ModeAction::AlreadyEnrolled))
+        .filter(|(k, m)| {
+            k.passphrase == PassphraseRule::Required
+                && !matches!(m.action, ModeAction::AlreadyEnrolled)
+        })
         .map(|(k, _)| k.mode.as_str())
         .collect();
     if !needs_passphrase.is_empty() {
         let passphrase = read_new_passphrase(args, &needs_passphrase)?;
         for mode in needs_passphrase {
-            secrets_by_mode.passphrases.insert(mode.to_string(), Passphrase::new(passphrase.clone()));
+            secrets_by_mode
+                .passphrases
+                .insert(mode.to_string(), Passphrase::new(passphrase.clone()));
         }
     }
 
     if !args.yes && std::io::stdin().is_terminal() && !args.json {
         eprintln!();
         for (key, decided) in plan.keys.iter().zip(&preflight.modes) {
-            eprintln!("  {:<6} {:<18} {:<14} -> {}", key.mode, action_text(&decided.action), key.application, args.out.join(&key.private_key_file).display());
+            eprintln!(
+                "  {:<6} {:<18} {:<14} -> {}",
+                key.mode,
+                action_text(&decided.action),
+                key.application,
+                args.out.join(&key.private_key_file).display()
+            );
         }
         if !confirm("Proceed? [y/N] ")? {
-            return Err(Failure { outcome: Outcome::NeedsConfirmation, kind: "not-confirmed", error: anyhow!("nothing was done") });
+            return Err(Failure {
+                outcome: Outcome::NeedsConfirmation,
+                kind: "not-confirmed",
+                error: anyhow!("nothing was done"),
+            });
         }
     }
 
     let events = |event: EnrollEvent| match event {
         EnrollEvent::ModeStarted { mode } => eprintln!("[{mode}] starting"),
-        EnrollEvent::CredentialDeleted { mode } => eprintln!("[{mode}] deleted the old credential from the key"),
-        EnrollEvent::CredentialCreated { mode, fingerprint } => eprintln!("[{mode}] credential created: {fingerprint}"),
+        EnrollEvent::CredentialDeleted { mode } => {
+            eprintln!("[{mode}] deleted the old credential from the key")
+        }
+        EnrollEvent::CredentialCreated { mode, fingerprint } => {
+            eprintln!("[{mode}] credential created: {fingerprint}")
+        }
         EnrollEvent::FilesWritten { mode, files } => {
             for f in files {
                 eprintln!("[{mode}] wrote {}", f.display());
@@ -166,7 +215,15 @@ pub fn run(args: &EnrollArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     let mut outcomes = Vec::new();
     let mut failed: Option<(String, EnrollError)> = None;
     for (key, decided) in plan.keys.iter().zip(&preflight.modes) {
-        match enroll::enroll_mode(device, key, decided, pin.as_ref(), &secrets_by_mode, &args.out, &events) {
+        match enroll::enroll_mode(
+            device,
+            key,
+            decided,
+            pin.as_ref(),
+            &secrets_by_mode,
+            &args.out,
+            &events,
+        ) {
             Ok(outcome) => outcomes.push(outcome),
             Err(e) => {
                 failed = Some((key.mode.clone(), e));
@@ -175,15 +232,32 @@ pub fn run(args: &EnrollArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
         }
     }
 
-    let public_keys = outcomes.iter().map(|o| skset::openssh::public_key::SkPublicKey::parse_line(&o.public_key_line)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::from)?;
-    let pairs: Vec<_> = outcomes.iter().zip(&public_keys).filter_map(|(o, p)| plan.keys.iter().find(|k| k.mode == o.mode).map(|k| (k, p))).collect();
+    let public_keys = outcomes
+        .iter()
+        .map(|o| skset::openssh::public_key::SkPublicKey::parse_line(&o.public_key_line))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::from)?;
+    let pairs: Vec<_> = outcomes
+        .iter()
+        .zip(&public_keys)
+        .filter_map(|(o, p)| plan.keys.iter().find(|k| k.mode == o.mode).map(|k| (k, p)))
+        .collect();
     let accounts = export::authorized_keys(&pairs).map_err(anyhow::Error::from)?;
     let next_steps = next_steps(args, &plan);
     let failed_report = failed.as_ref().map(|(mode, e)| FailedMode {
         mode: mode.clone(),
-        kind: e.device_error().map(|d| d.kind().to_string()).unwrap_or_else(|| "enroll".into()),
+        kind: e
+            .device_error()
+            .map(|d| d.kind().to_string())
+            .unwrap_or_else(|| "enroll".into()),
         message: e.to_string(),
-        not_attempted: plan.keys.iter().map(|k| k.mode.clone()).skip_while(|m| m != mode).skip(1).collect(),
+        not_attempted: plan
+            .keys
+            .iter()
+            .map(|k| k.mode.clone())
+            .skip_while(|m| m != mode)
+            .skip(1)
+            .collect(),
     });
 
     let io = |e: std::io::Error| Failure::from(anyhow::Error::from(e));
@@ -202,7 +276,12 @@ pub fn run(args: &EnrollArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     } else {
         eprintln!();
         for o in &outcomes {
-            eprintln!("{:<6} {:<16} {}", o.mode, format!("{:?}", o.status).to_lowercase(), o.fingerprint);
+            eprintln!(
+                "{:<6} {:<16} {}",
+                o.mode,
+                format!("{:?}", o.status).to_lowercase(),
+                o.fingerprint
+            );
         }
         if !accounts.is_empty() {
             eprintln!("\nauthorized_keys lines (stdout):");
@@ -220,7 +299,13 @@ pub fn run(args: &EnrollArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     match failed {
         None => Ok(Outcome::Success),
         Some((mode, error)) => {
-            let remaining: Vec<String> = plan.keys.iter().map(|k| k.mode.clone()).skip_while(|m| *m != mode).skip(1).collect();
+            let remaining: Vec<String> = plan
+                .keys
+                .iter()
+                .map(|k| k.mode.clone())
+                .skip_while(|m| *m != mode)
+                .skip(1)
+                .collect();
             let done: Vec<String> = outcomes.iter().map(|o| o.mode.clone()).collect();
             let summary = format!(
                 "{error}\nFinished and written: {}. Not attempted: {}. Every file written is complete; run the same command again to continue.",
@@ -232,7 +317,11 @@ pub fn run(args: &EnrollArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
                 EnrollError::Blocked { .. } => (Outcome::NeedsConfirmation, "blocked"),
                 _ => (Outcome::BadInput, "enroll"),
             };
-            Err(Failure { outcome, kind, error: anyhow!(summary) })
+            Err(Failure {
+                outcome,
+                kind,
+                error: anyhow!(summary),
+            })
         }
     }
 }
@@ -263,14 +352,23 @@ fn print_preflight(preflight: &Preflight) {
     }
 }
 
-fn read_new_passphrase(args: &EnrollArgs, modes: &[&str]) -> Result<zeroize::Zeroizing<String>, Failure> {
+fn read_new_passphrase(
+    args: &EnrollArgs,
+    modes: &[&str],
+) -> Result<zeroize::Zeroizing<String>, Failure> {
     let passphrase = match &args.secrets.passphrase_file {
         Some(path) => secrets::read_secret_file(path)?,
         None => {
-            let first = secrets::prompt_secret(&format!("New passphrase for the {} key file ({} characters or more): ", modes.join("/"), MIN_PASSPHRASE_CHARS))?;
+            let first = secrets::prompt_secret(&format!(
+                "New passphrase for the {} key file ({} characters or more): ",
+                modes.join("/"),
+                MIN_PASSPHRASE_CHARS
+            ))?;
             let second = secrets::prompt_secret("Repeat the passphrase: ")?;
             if first.as_str() != second.as_str() {
-                return Err(Failure::bad_input(anyhow!("the two passphrases differ; nothing was done")));
+                return Err(Failure::bad_input(anyhow!(
+                    "the two passphrases differ; nothing was done"
+                )));
             }
             first
         }
@@ -287,7 +385,9 @@ fn read_new_passphrase(args: &EnrollArgs, modes: &[&str]) -> Result<zeroize::Zer
 fn confirm(prompt: &str) -> Result<bool, Failure> {
     eprint!("{prompt}");
     let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer).map_err(anyhow::Error::from)?;
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(anyhow::Error::from)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
@@ -301,7 +401,9 @@ fn next_steps(args: &EnrollArgs, plan: &skset::policy::EnrollmentPlan) -> Vec<St
         steps.push(format!("load the agent key when you need it: {line}"));
     }
     if export::pam_snippet(plan).is_some() {
-        steps.push(format!("ask for TOTP at sudo on the servers: skset export pam{policy}"));
+        steps.push(format!(
+            "ask for TOTP at sudo on the servers: skset export pam{policy}"
+        ));
     }
     steps
 }

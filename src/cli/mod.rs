@@ -105,13 +105,21 @@ pub struct Failure {
 
 impl Failure {
     pub fn bad_input(error: anyhow::Error) -> Failure {
-        Failure { outcome: Outcome::BadInput, kind: "bad-input", error }
+        Failure {
+            outcome: Outcome::BadInput,
+            kind: "bad-input",
+            error,
+        }
     }
 }
 
 impl From<DeviceError> for Failure {
     fn from(e: DeviceError) -> Failure {
-        Failure { outcome: Outcome::Device, kind: e.kind(), error: e.into() }
+        Failure {
+            outcome: Outcome::Device,
+            kind: e.kind(),
+            error: e.into(),
+        }
     }
 }
 
@@ -181,7 +189,12 @@ pub fn main() -> std::process::ExitCode {
 /// what it leaves behind (authorized_keys lines, the equivalent command) is printed there
 /// once the terminal is restored.
 fn wizard(cli: Cli, stdout: &mut Stdout) -> Outcome {
-    let options = skset::tui::app::WizardOptions::from_env(cli.out, cli.device, cli.simulate, plan::host_name());
+    let options = skset::tui::app::WizardOptions::from_env(
+        cli.out,
+        cli.device,
+        cli.simulate,
+        plan::host_name(),
+    );
     match skset::tui::run(&mut *stdout, options) {
         Ok(exit) => {
             if let Some(text) = exit.text {

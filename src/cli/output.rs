@@ -32,7 +32,9 @@ impl Stdout {
             Ok(real) => Box::new(real),
             Err(_) => Box::new(io::stdout()),
         };
-        Stdout { inner: LineWriter::new(writer) }
+        Stdout {
+            inner: LineWriter::new(writer),
+        }
     }
 
     fn redirect() -> io::Result<File> {

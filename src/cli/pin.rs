@@ -10,14 +10,16 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
-#[command(after_help = "PINs are never taken as argument values (other users can read argv).
+#[command(
+    after_help = "PINs are never taken as argument values (other users can read argv).
 Give them at the hidden prompt, or in a file: --pin-file FILE, --new-pin-file FILE
 (a path; /dev/fd/N works, e.g. --pin-file <(pass show fido-pin)).
 
 Examples:
   skset pin status
   skset pin set                          asks twice for the new PIN
-  skset pin change --pin-file old.txt --new-pin-file new.txt")]
+  skset pin change --pin-file old.txt --new-pin-file new.txt"
+)]
 pub struct PinArgs {
     #[command(subcommand)]
     pub action: PinAction,
@@ -63,7 +65,9 @@ pub enum PinAction {
 impl PinArgs {
     pub fn json(&self) -> bool {
         match &self.action {
-            PinAction::Status { json, .. } | PinAction::Set { json, .. } | PinAction::Change { json, .. } => *json,
+            PinAction::Status { json, .. }
+            | PinAction::Set { json, .. }
+            | PinAction::Change { json, .. } => *json,
         }
     }
 }
@@ -75,15 +79,27 @@ pub fn run(args: &PinArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
             let opened = device.open(None)?;
             let status = opened.authenticator().pin_status()?;
             if *json {
-                writeln!(out, "{}", serde_json::json!({ "path": opened.authenticator().path(), "pin": status })).map_err(io)?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "path": opened.authenticator().path(), "pin": status })
+                )
+                .map_err(io)?;
             } else if status.is_set {
-                let tries = status.retries_left.map(|n| format!(", {n} tries left")).unwrap_or_default();
+                let tries = status
+                    .retries_left
+                    .map(|n| format!(", {n} tries left"))
+                    .unwrap_or_default();
                 writeln!(out, "PIN is set{tries}.").map_err(io)?;
             } else {
                 writeln!(out, "No PIN is set. Set one with: skset pin set").map_err(io)?;
             }
         }
-        PinAction::Set { device, new_pin_file, json } => {
+        PinAction::Set {
+            device,
+            new_pin_file,
+            json,
+        } => {
             let opened = device.open(None)?;
             let info = opened.authenticator().info()?;
             if info.pin_is_set() {
@@ -93,12 +109,20 @@ pub fn run(args: &PinArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
             }
             let pin = secrets::new_pin_from(new_pin_file.as_deref())?;
             if (pin.code_points() as u32) < info.min_pin_length {
-                return Err(DeviceError::PinPolicy { min_length: info.min_pin_length }.into());
+                return Err(DeviceError::PinPolicy {
+                    min_length: info.min_pin_length,
+                }
+                .into());
             }
             opened.authenticator().set_pin(&pin)?;
             report_done(out, *json, "PIN set.").map_err(io)?;
         }
-        PinAction::Change { device, pin_file, new_pin_file, json } => {
+        PinAction::Change {
+            device,
+            pin_file,
+            new_pin_file,
+            json,
+        } => {
             let opened = device.open(None)?;
             let current = secrets::pin_from(pin_file.as_deref(), "Current PIN: ")?;
             let new_pin = secrets::new_pin_from(new_pin_file.as_deref())?;
@@ -111,7 +135,11 @@ pub fn run(args: &PinArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
 
 fn report_done(out: &mut Stdout, json: bool, message: &str) -> std::io::Result<()> {
     if json {
-        writeln!(out, "{}", serde_json::json!({ "ok": true, "message": message }))
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "ok": true, "message": message })
+        )
     } else {
         eprintln!("{message}");
         Ok(())

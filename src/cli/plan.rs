@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 use skset::policy::{self, EnrollmentPlan, PlanError};
 
-use super::policy::{format_finding, report_load_error};
 use super::output::{outln, Stdout};
+use super::policy::{format_finding, report_load_error};
 use super::Outcome;
 use std::io::Write;
 
@@ -96,13 +96,15 @@ pub fn run(args: PlanArgs, out: &mut Stdout) -> Outcome {
 }
 
 fn print_plan(out: &mut Stdout, plan: &EnrollmentPlan) {
-    outln!(out, 
+    outln!(
+        out,
         "plan for policy {} (label {:?}), devices: {}",
         plan.policy,
         plan.label,
         plan.devices.join(", ")
     );
-    outln!(out, 
+    outln!(
+        out,
         "  minimum PIN length {}, bcrypt rounds {}, attestation {}",
         plan.min_pin_length,
         plan.kdf_rounds,
@@ -115,7 +117,8 @@ fn print_plan(out: &mut Stdout, plan: &EnrollmentPlan) {
     for k in &plan.keys {
         outln!(out);
         outln!(out, "{} (device {})", k.mode, k.device);
-        outln!(out, 
+        outln!(
+            out,
             "  key type       {}{}",
             k.key_type,
             if k.ecdsa_fallback {
@@ -124,11 +127,14 @@ fn print_plan(out: &mut Stdout, plan: &EnrollmentPlan) {
                 ""
             }
         );
-        outln!(out, 
+        outln!(
+            out,
             "  identity       application {}  user id {}",
-            k.application, k.user_id_display
+            k.application,
+            k.user_id_display
         );
-        outln!(out, 
+        outln!(
+            out,
             "  flags          {} ({}{}{})  credProtect {} {}",
             k.flags_hex,
             if k.touch { "touch" } else { "no touch" },
@@ -141,12 +147,15 @@ fn print_plan(out: &mut Stdout, plan: &EnrollmentPlan) {
             k.cred_protect,
             k.cred_protect_name
         );
-        outln!(out, 
+        outln!(
+            out,
             "  files          ~/.ssh/{} .pub .attest   passphrase {}",
-            k.private_key_file, k.passphrase
+            k.private_key_file,
+            k.passphrase
         );
         match (&k.ssh_add_command, k.agent_forwarding) {
-            (Some(cmd), fwd) => outln!(out, 
+            (Some(cmd), fwd) => outln!(
+                out,
                 "  agent          {cmd}{}",
                 if fwd {
                     " (forwarding allowed)"
@@ -156,7 +165,8 @@ fn print_plan(out: &mut Stdout, plan: &EnrollmentPlan) {
             ),
             (None, _) => outln!(out, "  agent          not loaded"),
         }
-        outln!(out, 
+        outln!(
+            out,
             "  server         ~{}/.ssh/authorized_keys{}",
             k.account,
             if k.sudo_totp {

@@ -37,15 +37,31 @@ impl PlanArgs {
     pub fn load(&self) -> Result<EnrollmentPlan, Failure> {
         let policy = self.load_policy()?;
         let findings = policy::check(&policy);
-        let errors: Vec<String> = policy::rules::errors(&findings).map(|f| f.to_string()).collect();
+        let errors: Vec<String> = policy::rules::errors(&findings)
+            .map(|f| f.to_string())
+            .collect();
         if !errors.is_empty() {
-            return Err(Failure { outcome: Outcome::Findings, kind: "policy-violation", error: anyhow!("the policy breaks its rules:\n{}", errors.join("\n")) });
+            return Err(Failure {
+                outcome: Outcome::Findings,
+                kind: "policy-violation",
+                error: anyhow!("the policy breaks its rules:\n{}", errors.join("\n")),
+            });
         }
-        let label = self.label.clone().or_else(|| policy.settings.default_label.clone()).unwrap_or_else(super::plan::host_name);
-        let mut plan = policy::plan(&policy, &label).map_err(|e| Failure::bad_input(anyhow!("{e}")))?;
+        let label = self
+            .label
+            .clone()
+            .or_else(|| policy.settings.default_label.clone())
+            .unwrap_or_else(super::plan::host_name);
+        let mut plan =
+            policy::plan(&policy, &label).map_err(|e| Failure::bad_input(anyhow!("{e}")))?;
         let device = match &self.policy_device {
             Some(name) if plan.devices.contains(name) => name.clone(),
-            Some(name) => return Err(Failure::bad_input(anyhow!("--policy-device {name}: the policy names the devices {}", plan.devices.join(", ")))),
+            Some(name) => {
+                return Err(Failure::bad_input(anyhow!(
+                    "--policy-device {name}: the policy names the devices {}",
+                    plan.devices.join(", ")
+                )))
+            }
             None => plan.devices.first().cloned().unwrap_or_default(),
         };
         plan.keys.retain(|k| k.device == device);
@@ -53,7 +69,12 @@ impl PlanArgs {
     }
 
     pub fn mode_names(&self) -> Result<Vec<String>, Failure> {
-        Ok(self.load_policy()?.modes.iter().map(|m| m.name.clone()).collect())
+        Ok(self
+            .load_policy()?
+            .modes
+            .iter()
+            .map(|m| m.name.clone())
+            .collect())
     }
 
     /// How to repeat this choice of policy in a suggested command (with a leading space).

@@ -252,7 +252,8 @@ fn explain(out: &mut Stdout, args: ExplainArgs) -> Outcome {
         }
         outln!(out, "  {}", e.summary);
         print_exposure(out, "A thief holding the security key", &e.device_thief);
-        print_exposure(out, 
+        print_exposure(
+            out,
             "A compromised host reached with a forwarded agent (ssh -A)",
             &e.forwarded_agent_host,
         );
@@ -292,9 +293,14 @@ fn list_rules(out: &mut Stdout, args: RulesArgs) -> Outcome {
         };
     }
     for r in rules::RULES {
-        outln!(out, 
+        outln!(
+            out,
             "{} {} ({})\n  {}\n  why: {}\n",
-            r.id, r.name, r.severity, r.summary, r.rationale
+            r.id,
+            r.name,
+            r.severity,
+            r.summary,
+            r.rationale
         );
     }
     Outcome::Success

@@ -52,14 +52,27 @@ pub struct RecoverArgs {
 pub fn run(args: &RecoverArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
     let plan = args.plan.load()?;
     let opened = args.device.open(Some(stderr_touch_prompts()))?;
-    let pin = secrets::pin_from(args.secrets.pin_file.as_deref(), "PIN for the security key: ")?;
+    let pin = secrets::pin_from(
+        args.secrets.pin_file.as_deref(),
+        "PIN for the security key: ",
+    )?;
     opened.adopt_pin_if_simulated(&pin)?;
     let mut secrets_by_mode = Secrets::default();
-    if plan.keys.iter().any(|k| k.resident && k.passphrase == PassphraseRule::Required) {
+    if plan
+        .keys
+        .iter()
+        .any(|k| k.resident && k.passphrase == PassphraseRule::Required)
+    {
         if let Some(path) = &args.secrets.passphrase_file {
             let passphrase = secrets::read_secret_file(path)?;
-            for key in plan.keys.iter().filter(|k| k.passphrase == PassphraseRule::Required) {
-                secrets_by_mode.passphrases.insert(key.mode.clone(), Passphrase::new(passphrase.clone()));
+            for key in plan
+                .keys
+                .iter()
+                .filter(|k| k.passphrase == PassphraseRule::Required)
+            {
+                secrets_by_mode
+                    .passphrases
+                    .insert(key.mode.clone(), Passphrase::new(passphrase.clone()));
             }
         }
     }
@@ -70,14 +83,37 @@ pub fn run(args: &RecoverArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
             }
         }
     };
-    let report = recover(opened.authenticator(), &plan, &pin, &args.out, args.force, &secrets_by_mode, &events).map_err(anyhow::Error::from)?;
+    let report = recover(
+        opened.authenticator(),
+        &plan,
+        &pin,
+        &args.out,
+        args.force,
+        &secrets_by_mode,
+        &events,
+    )
+    .map_err(anyhow::Error::from)?;
     let io = |e: std::io::Error| Failure::from(anyhow::Error::from(e));
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report).map_err(anyhow::Error::from)?;
         writeln!(out).map_err(io)?;
     } else {
         for r in &report.recovered {
-            writeln!(out, "recovered  {:<6} {}  {}", r.mode, r.fingerprint, args.out.join(r.files.first().map(|f| f.file_name().unwrap_or_default()).unwrap_or_default()).display()).map_err(io)?;
+            writeln!(
+                out,
+                "recovered  {:<6} {}  {}",
+                r.mode,
+                r.fingerprint,
+                args.out
+                    .join(
+                        r.files
+                            .first()
+                            .map(|f| f.file_name().unwrap_or_default())
+                            .unwrap_or_default()
+                    )
+                    .display()
+            )
+            .map_err(io)?;
         }
         for s in report.skipped.iter().chain(&report.non_resident) {
             writeln!(out, "skipped    {:<6} {}", s.mode, s.reason).map_err(io)?;
@@ -86,10 +122,23 @@ pub fn run(args: &RecoverArgs, out: &mut Stdout) -> Result<Outcome, Failure> {
             }
         }
         for c in &report.unmatched {
-            writeln!(out, "unmatched  {} (user {}): on the key, but no mode of this policy names it", c.application, c.user_id_display()).map_err(io)?;
+            writeln!(
+                out,
+                "unmatched  {} (user {}): on the key, but no mode of this policy names it",
+                c.application,
+                c.user_id_display()
+            )
+            .map_err(io)?;
         }
     }
     // Something the user asked for could not be written because a different file is in the way.
-    let blocked = report.skipped.iter().any(|s| s.reason.contains("different key"));
-    Ok(if blocked { Outcome::NeedsConfirmation } else { Outcome::Success })
+    let blocked = report
+        .skipped
+        .iter()
+        .any(|s| s.reason.contains("different key"));
+    Ok(if blocked {
+        Outcome::NeedsConfirmation
+    } else {
+        Outcome::Success
+    })
 }

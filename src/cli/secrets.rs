@@ -27,7 +27,8 @@ const MAX_SECRET_BYTES: u64 = 1024;
 
 /// Reads a secret from a file: the first line, without its newline.
 pub fn read_secret_file(path: &Path) -> Result<Zeroizing<String>> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open the secret file {}", path.display()))?;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open the secret file {}", path.display()))?;
     let mut secret = Zeroizing::new(String::with_capacity(MAX_SECRET_BYTES as usize + 1));
     file.take(MAX_SECRET_BYTES)
         .read_to_string(&mut secret)
@@ -44,7 +45,9 @@ pub fn read_secret_file(path: &Path) -> Result<Zeroizing<String>> {
 /// Asks on the terminal without echo.
 pub fn prompt_secret(prompt: &str) -> Result<Zeroizing<String>> {
     if !std::io::stdin().is_terminal() && !Path::new("/dev/tty").exists() {
-        bail!("no terminal to ask for the secret: give it with a file option (e.g. --pin-file FILE)");
+        bail!(
+            "no terminal to ask for the secret: give it with a file option (e.g. --pin-file FILE)"
+        );
     }
     let secret = rpassword::prompt_password(prompt).context("cannot read from the terminal")?;
     Ok(Zeroizing::new(secret))

@@ -11,8 +11,12 @@ pub struct SimulatedKey {
 
 impl SimulatedKey {
     pub fn start() -> anyhow::Result<SimulatedKey> {
-        let dir = tempfile::Builder::new().prefix("skset-simulated-key-").tempdir().context("cannot create a directory for the simulated key")?;
-        let key = VirtualKey::start(dir.path(), Options::default()).context("cannot start the simulated security key")?;
+        let dir = tempfile::Builder::new()
+            .prefix("skset-simulated-key-")
+            .tempdir()
+            .context("cannot create a directory for the simulated key")?;
+        let key = VirtualKey::start(dir.path(), Options::default())
+            .context("cannot start the simulated security key")?;
         eprintln!(
             "Using a SIMULATED security key at {} (OpenSK in memory; it vanishes when skset exits, and nothing made with it can log in anywhere).",
             key.path().display()

@@ -15,8 +15,8 @@ use super::types::*;
 use super::{Authenticator, DeviceEvent, EventSink};
 use ctap_hid_fido2::fidokey::credential_management::credential_management_params::CredentialProtectionPolicy;
 use ctap_hid_fido2::fidokey::{
-    CredentialSupportedKeyType, GetAssertionArgsBuilder, MakeCredentialArgsBuilder,
-    CredentialExtension,
+    CredentialExtension, CredentialSupportedKeyType, GetAssertionArgsBuilder,
+    MakeCredentialArgsBuilder,
 };
 use ctap_hid_fido2::public_key::PublicKeyType;
 use ctap_hid_fido2::public_key_credential_descriptor::PublicKeyCredentialDescriptor;
@@ -40,7 +40,11 @@ pub struct CtapOptions {
 
 impl Default for CtapOptions {
     fn default() -> Self {
-        CtapOptions { deadline: Duration::from_secs(10), touch_deadline: Duration::from_secs(45), events: None }
+        CtapOptions {
+            deadline: Duration::from_secs(10),
+            touch_deadline: Duration::from_secs(45),
+            events: None,
+        }
     }
 }
 
@@ -48,8 +52,11 @@ impl Default for CtapOptions {
 /// enumerated by udev: name it with `--device PATH`.
 pub fn list_devices() -> Result<Vec<DeviceSummary>, DeviceError> {
     check_hidapi()?;
-    let found = catch_unwind(ctap_hid_fido2::get_fidokey_devices)
-        .map_err(|p| DeviceError::HidUnavailable { reason: panic_text(&p) })?;
+    let found = catch_unwind(ctap_hid_fido2::get_fidokey_devices).map_err(|p| {
+        DeviceError::HidUnavailable {
+            reason: panic_text(&p),
+        }
+    })?;
     let mut devices: Vec<DeviceSummary> = found
         .into_iter()
         .filter_map(|d| match d.param {
@@ -69,7 +76,11 @@ pub fn list_devices() -> Result<Vec<DeviceSummary>, DeviceError> {
 
 /// hidapi's initialisation can fail (no udev, no /sys); ctap-hid-fido2 `expect()`s it.
 fn check_hidapi() -> Result<(), DeviceError> {
-    hidapi::HidApi::new().map(drop).map_err(|e| DeviceError::HidUnavailable { reason: e.to_string() })
+    hidapi::HidApi::new()
+        .map(drop)
+        .map_err(|e| DeviceError::HidUnavailable {
+            reason: e.to_string(),
+        })
 }
 
 /// A security key opened through ctap-hid-fido2.
@@ -91,18 +102,28 @@ impl CtapAuthenticator {
         // Enumeration only knows udev's hidraw nodes; a file elsewhere (the virtual key) has
         // no product string to find, so skip the walk over every HID device.
         let product = if path.starts_with("/dev/") {
-            list_devices().ok().and_then(|all| all.into_iter().find(|d| d.path == path)).map(|d| d.product)
+            list_devices()
+                .ok()
+                .and_then(|all| all.into_iter().find(|d| d.path == path))
+                .map(|d| d.product)
         } else {
             None
         };
         let cfg = library_config();
         let params = [HidParam::Path(path.to_string())];
         let hid = run_with_deadline("open", options.deadline, move || {
-            let open_error = |e: anyhow::Error| DeviceError::Open { path: params_path(&params), reason: format!("{e:#}") };
+            let open_error = |e: anyhow::Error| DeviceError::Open {
+                path: params_path(&params),
+                reason: format!("{e:#}"),
+            };
             let hid = FidoKeyHidFactory::create_by_params(&params, &cfg).map_err(open_error)?;
             let info = hid.get_info().map_err(open_error)?;
             // PIN protocol 2 where offered: protocol 1 is deprecated in CTAP 2.1.
-            Ok(if info.pin_uv_auth_protocols.contains(&2) { hid.with_pin_protocol_version(2) } else { hid })
+            Ok(if info.pin_uv_auth_protocols.contains(&2) {
+                hid.with_pin_protocol_version(2)
+            } else {
+                hid
+            })
         })?;
         let authenticator = CtapAuthenticator {
             path: path.to_string(),
@@ -142,7 +163,9 @@ impl CtapAuthenticator {
     /// "set a PIN first" is the useful answer there.
     fn explain_missing_pin<T>(&self, result: Result<T, DeviceError>) -> Result<T, DeviceError> {
         match result {
-            Err(DeviceError::PinRequired) if matches!(self.info(), Ok(info) if !info.pin_is_set()) => Err(DeviceError::PinNotSet),
+            Err(DeviceError::PinRequired) if matches!(self.info(), Ok(info) if !info.pin_is_set()) => {
+                Err(DeviceError::PinNotSet)
+            }
             other => other,
         }
     }
@@ -181,20 +204,32 @@ fn run_with_deadline<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, DeviceError> + Send + 'static,
 ) -> Result<T, DeviceError> {
     let (tx, rx) = mpsc::sync_channel(1);
-    let spawned = std::thread::Builder::new().name(WORKER_THREAD_NAME.into()).spawn(move || {
-        let outcome = catch_unwind(AssertUnwindSafe(f));
-        let _ = tx.send(outcome);
-    });
+    let spawned = std::thread::Builder::new()
+        .name(WORKER_THREAD_NAME.into())
+        .spawn(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(f));
+            let _ = tx.send(outcome);
+        });
     if let Err(e) = spawned {
-        return Err(DeviceError::Protocol { operation, detail: format!("cannot start a worker thread: {e}") });
+        return Err(DeviceError::Protocol {
+            operation,
+            detail: format!("cannot start a worker thread: {e}"),
+        });
     }
     match rx.recv_timeout(deadline) {
         Ok(Ok(result)) => result,
-        Ok(Err(panic)) => Err(DeviceError::Protocol { operation, detail: format!("the CTAP library panicked: {}", panic_text(&panic)) }),
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(DeviceError::Timeout { operation, after: deadline }),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            Err(DeviceError::Protocol { operation, detail: "the worker thread vanished".into() })
-        }
+        Ok(Err(panic)) => Err(DeviceError::Protocol {
+            operation,
+            detail: format!("the CTAP library panicked: {}", panic_text(&panic)),
+        }),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(DeviceError::Timeout {
+            operation,
+            after: deadline,
+        }),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(DeviceError::Protocol {
+            operation,
+            detail: "the worker thread vanished".into(),
+        }),
     }
 }
 
@@ -215,7 +250,8 @@ fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
 /// ctap-hid-fido2 reports CTAP failures as text such as
 /// `response_status err = 0x31 CTAP2_ERR_PIN_INVALID ...`; recover the status code.
 fn status_code(message: &str) -> Option<u8> {
-    let rest = &message[message.find("response_status err = 0x")? + "response_status err = 0x".len()..];
+    let rest =
+        &message[message.find("response_status err = 0x")? + "response_status err = 0x".len()..];
     u8::from_str_radix(rest.get(..2)?, 16).ok()
 }
 
@@ -224,14 +260,24 @@ fn status_code(message: &str) -> Option<u8> {
 fn classify(operation: &'static str, error: &anyhow::Error, hid: &FidoKeyHid) -> DeviceError {
     let message = format!("{error:#}");
     let Some(code) = status_code(&message) else {
-        if message.contains("read err") || message.contains("write err") || message.contains("read error") || message.contains("write error") {
+        if message.contains("read err")
+            || message.contains("write err")
+            || message.contains("read error")
+            || message.contains("write error")
+        {
             return DeviceError::Transport { detail: message };
         }
-        return DeviceError::Protocol { operation, detail: message };
+        return DeviceError::Protocol {
+            operation,
+            detail: message,
+        };
     };
     match code {
         status::PIN_INVALID | status::PIN_AUTH_INVALID => DeviceError::PinInvalid {
-            retries_left: hid.get_pin_retries().ok().and_then(|r| u32::try_from(r).ok()),
+            retries_left: hid
+                .get_pin_retries()
+                .ok()
+                .and_then(|r| u32::try_from(r).ok()),
         },
         status::PIN_BLOCKED => DeviceError::PinBlocked,
         status::PIN_AUTH_BLOCKED => DeviceError::PinAuthBlocked,
@@ -241,19 +287,34 @@ fn classify(operation: &'static str, error: &anyhow::Error, hid: &FidoKeyHid) ->
             min_length: hid.get_info().map(|i| i.min_pin_length.max(4)).unwrap_or(4),
         },
         status::OPERATION_DENIED => DeviceError::TouchDenied,
-        status::USER_ACTION_TIMEOUT | status::ACTION_TIMEOUT | status::KEEPALIVE_CANCEL => DeviceError::TouchTimeout,
-        status::KEY_STORE_FULL => DeviceError::KeyStoreFull,
-        status::UNSUPPORTED_ALGORITHM => DeviceError::UnsupportedAlgorithm { algorithm: "the requested algorithm".into() },
-        status::CREDENTIAL_EXCLUDED => DeviceError::CredentialExcluded,
-        status::UNSUPPORTED_OPTION | status::INVALID_OPTION => {
-            DeviceError::UnsupportedOption { code: Some(code), detail: format!("CTAP 0x{code:02X} {} during {operation}", status_name(code)) }
+        status::USER_ACTION_TIMEOUT | status::ACTION_TIMEOUT | status::KEEPALIVE_CANCEL => {
+            DeviceError::TouchTimeout
         }
-        _ => DeviceError::Ctap { code, name: status_name(code).to_string(), operation },
+        status::KEY_STORE_FULL => DeviceError::KeyStoreFull,
+        status::UNSUPPORTED_ALGORITHM => DeviceError::UnsupportedAlgorithm {
+            algorithm: "the requested algorithm".into(),
+        },
+        status::CREDENTIAL_EXCLUDED => DeviceError::CredentialExcluded,
+        status::UNSUPPORTED_OPTION | status::INVALID_OPTION => DeviceError::UnsupportedOption {
+            code: Some(code),
+            detail: format!("CTAP 0x{code:02X} {} during {operation}", status_name(code)),
+        },
+        _ => DeviceError::Ctap {
+            code,
+            name: status_name(code).to_string(),
+            operation,
+        },
     }
 }
 
 fn is_no_credentials(error: &DeviceError) -> bool {
-    matches!(error, DeviceError::Ctap { code: status::NO_CREDENTIALS, .. })
+    matches!(
+        error,
+        DeviceError::Ctap {
+            code: status::NO_CREDENTIALS,
+            ..
+        }
+    )
 }
 
 impl Authenticator for CtapAuthenticator {
@@ -285,35 +346,59 @@ impl Authenticator for CtapAuthenticator {
     fn pin_status(&self) -> Result<PinStatus, DeviceError> {
         let info = self.info()?;
         if info.options.client_pin.is_none() {
-            return Err(DeviceError::UnsupportedOption { code: None, detail: "this key has no PIN support (clientPin)".into() });
+            return Err(DeviceError::UnsupportedOption {
+                code: None,
+                detail: "this key has no PIN support (clientPin)".into(),
+            });
         }
         if !info.pin_is_set() {
-            return Ok(PinStatus { is_set: false, retries_left: None });
+            return Ok(PinStatus {
+                is_set: false,
+                retries_left: None,
+            });
         }
-        let retries = self.call("getPinRetries", self.options.deadline, |hid| hid.get_pin_retries())?;
-        Ok(PinStatus { is_set: true, retries_left: u32::try_from(retries).ok() })
+        let retries = self.call("getPinRetries", self.options.deadline, |hid| {
+            hid.get_pin_retries()
+        })?;
+        Ok(PinStatus {
+            is_set: true,
+            retries_left: u32::try_from(retries).ok(),
+        })
     }
 
     fn set_pin(&self, new_pin: &Pin) -> Result<(), DeviceError> {
         let new_pin = new_pin.clone();
-        self.call("setPIN", self.options.deadline, move |hid| hid.set_new_pin(new_pin.expose()))
+        self.call("setPIN", self.options.deadline, move |hid| {
+            hid.set_new_pin(new_pin.expose())
+        })
     }
 
     fn change_pin(&self, current: &Pin, new_pin: &Pin) -> Result<(), DeviceError> {
         let (current, new_pin) = (current.clone(), new_pin.clone());
-        self.call("changePIN", self.options.deadline, move |hid| hid.change_pin(current.expose(), new_pin.expose()))
+        self.call("changePIN", self.options.deadline, move |hid| {
+            hid.change_pin(current.expose(), new_pin.expose())
+        })
     }
 
-    fn make_credential(&self, request: &MakeCredentialRequest<'_>) -> Result<NewCredential, DeviceError> {
+    fn make_credential(
+        &self,
+        request: &MakeCredentialRequest<'_>,
+    ) -> Result<NewCredential, DeviceError> {
         let algorithm = request.algorithm;
         let application = request.application.clone();
         let challenge = request.challenge.clone();
-        let user = PublicKeyCredentialUserEntity::new(Some(&request.user_id), Some(&request.user_name), Some(&request.user_name));
+        let user = PublicKeyCredentialUserEntity::new(
+            Some(&request.user_id),
+            Some(&request.user_name),
+            Some(&request.user_name),
+        );
         let resident = request.resident;
         let cred_protect = request.cred_protect;
         let pin = request.pin.cloned();
         let exclude = request.exclude.clone();
-        self.emit(DeviceEvent::TouchNeeded { operation: "make credential" });
+        self.emit(DeviceEvent::TouchNeeded {
+            operation: "make credential",
+        });
         let result = self.call("makeCredential", self.options.touch_deadline, move |hid| {
             let mut args = MakeCredentialArgsBuilder::new(&application, &challenge)
                 .key_type(match algorithm {
@@ -346,7 +431,9 @@ impl Authenticator for CtapAuthenticator {
         });
         self.emit(DeviceEvent::TouchDone);
         let attestation = result.map_err(|e| match e {
-            DeviceError::UnsupportedAlgorithm { .. } => DeviceError::UnsupportedAlgorithm { algorithm: algorithm.to_string() },
+            DeviceError::UnsupportedAlgorithm { .. } => DeviceError::UnsupportedAlgorithm {
+                algorithm: algorithm.to_string(),
+            },
             other => other,
         })?;
         let public_key = attestation.credential_publickey.der.clone();
@@ -357,10 +444,17 @@ impl Authenticator for CtapAuthenticator {
         if public_key.len() != expected {
             return Err(DeviceError::Protocol {
                 operation: "makeCredential",
-                detail: format!("a {algorithm} public key of {} bytes (expected {expected})", public_key.len()),
+                detail: format!(
+                    "a {algorithm} public key of {} bytes (expected {expected})",
+                    public_key.len()
+                ),
             });
         }
-        let flags = attestation.auth_data.get(32).copied().unwrap_or_else(|| attestation.flags.as_u8());
+        let flags = attestation
+            .auth_data
+            .get(32)
+            .copied()
+            .unwrap_or_else(|| attestation.flags.as_u8());
         Ok(NewCredential {
             algorithm,
             public_key,
@@ -383,12 +477,17 @@ impl Authenticator for CtapAuthenticator {
         let key_handle = request.key_handle.clone();
         let user_presence = request.user_presence;
         let pin = request.pin.cloned();
-        let deadline = if user_presence { self.options.touch_deadline } else { self.options.deadline };
+        let deadline = if user_presence {
+            self.options.touch_deadline
+        } else {
+            self.options.deadline
+        };
         if user_presence {
             self.emit(DeviceEvent::TouchNeeded { operation: "sign" });
         }
         let result = self.call("getAssertion", deadline, move |hid| {
-            let mut args = GetAssertionArgsBuilder::new(&application, &message).credential_id(&key_handle);
+            let mut args =
+                GetAssertionArgsBuilder::new(&application, &message).credential_id(&key_handle);
             args = match &pin {
                 Some(pin) => args.pin(pin.expose()),
                 None => args.without_pin_and_uv(),
@@ -406,7 +505,11 @@ impl Authenticator for CtapAuthenticator {
             self.emit(DeviceEvent::TouchDone);
         }
         let assertion = result?;
-        let flags = assertion.auth_data.get(32).copied().unwrap_or_else(|| assertion.flags.as_u8());
+        let flags = assertion
+            .auth_data
+            .get(32)
+            .copied()
+            .unwrap_or_else(|| assertion.flags.as_u8());
         Ok(Assertion {
             flags,
             sign_count: assertion.sign_count,
@@ -417,20 +520,26 @@ impl Authenticator for CtapAuthenticator {
 
     fn credential_counts(&self, pin: &Pin) -> Result<CredentialCounts, DeviceError> {
         let pin = pin.clone();
-        self.explain_missing_pin(self.call("credentialManagement.getCredsMetadata", self.options.deadline, move |hid| {
-            let counts = hid.credential_management_get_creds_metadata(Some(pin.expose()))?;
-            Ok(CredentialCounts {
-                existing: counts.existing_resident_credentials_count,
-                remaining: counts.max_possible_remaining_resident_credentials_count,
-            })
-        }))
+        self.explain_missing_pin(self.call(
+            "credentialManagement.getCredsMetadata",
+            self.options.deadline,
+            move |hid| {
+                let counts = hid.credential_management_get_creds_metadata(Some(pin.expose()))?;
+                Ok(CredentialCounts {
+                    existing: counts.existing_resident_credentials_count,
+                    remaining: counts.max_possible_remaining_resident_credentials_count,
+                })
+            },
+        ))
     }
 
     fn list_ssh_credentials(&self, pin: &Pin) -> Result<Vec<ResidentCredential>, DeviceError> {
         let pin_for_rps = pin.clone();
-        let rps = match self.explain_missing_pin(self.call("credentialManagement.enumerateRPs", self.options.deadline, move |hid| {
-            hid.credential_management_enumerate_rps(Some(pin_for_rps.expose()))
-        })) {
+        let rps = match self.explain_missing_pin(self.call(
+            "credentialManagement.enumerateRPs",
+            self.options.deadline,
+            move |hid| hid.credential_management_enumerate_rps(Some(pin_for_rps.expose())),
+        )) {
             Ok(rps) => rps,
             Err(e) if is_no_credentials(&e) => return Ok(Vec::new()),
             Err(e) => return Err(e),
@@ -443,9 +552,13 @@ impl Authenticator for CtapAuthenticator {
             }
             let pin = pin.clone();
             let rp_hash = rp.rpid_hash.clone();
-            let credentials = match self.call("credentialManagement.enumerateCredentials", self.options.deadline, move |hid| {
-                hid.credential_management_enumerate_credentials(Some(pin.expose()), &rp_hash)
-            }) {
+            let credentials = match self.call(
+                "credentialManagement.enumerateCredentials",
+                self.options.deadline,
+                move |hid| {
+                    hid.credential_management_enumerate_credentials(Some(pin.expose()), &rp_hash)
+                },
+            ) {
                 Ok(c) => c,
                 Err(e) if is_no_credentials(&e) => continue,
                 Err(e) => return Err(e),
@@ -478,10 +591,15 @@ impl Authenticator for CtapAuthenticator {
 
     fn delete_credential(&self, pin: &Pin, credential_id: &[u8]) -> Result<(), DeviceError> {
         let pin = pin.clone();
-        let descriptor = PublicKeyCredentialDescriptor { id: credential_id.to_vec(), ctype: "public-key".into() };
-        self.explain_missing_pin(self.call("credentialManagement.deleteCredential", self.options.deadline, move |hid| {
-            hid.credential_management_delete_credential(Some(pin.expose()), descriptor)
-        }))
+        let descriptor = PublicKeyCredentialDescriptor {
+            id: credential_id.to_vec(),
+            ctype: "public-key".into(),
+        };
+        self.explain_missing_pin(self.call(
+            "credentialManagement.deleteCredential",
+            self.options.deadline,
+            move |hid| hid.credential_management_delete_credential(Some(pin.expose()), descriptor),
+        ))
     }
 }
 
@@ -499,14 +617,22 @@ struct RawInfo {
 }
 
 fn convert_info(path: String, product: Option<String>, info: &RawInfo) -> DeviceInfo {
-    let option = |name: &str| info.options.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+    let option = |name: &str| {
+        info.options
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| *v)
+    };
     let cose_algorithms: Vec<i64> = info
         .algorithms
         .iter()
         .filter(|(k, _)| k == "alg")
         .filter_map(|(_, v)| v.parse().ok())
         .collect();
-    let mut ssh_algorithms: Vec<KeyAlgorithm> = cose_algorithms.iter().filter_map(|id| KeyAlgorithm::from_cose_id(*id)).collect();
+    let mut ssh_algorithms: Vec<KeyAlgorithm> = cose_algorithms
+        .iter()
+        .filter_map(|id| KeyAlgorithm::from_cose_id(*id))
+        .collect();
     // CTAP 2.0 devices may not list algorithms at all; every FIDO2 key does ES256.
     if info.algorithms.is_empty() {
         ssh_algorithms.push(KeyAlgorithm::EcdsaP256);
@@ -516,7 +642,10 @@ fn convert_info(path: String, product: Option<String>, info: &RawInfo) -> Device
         KeyAlgorithm::EcdsaP256 => 1,
     });
     ssh_algorithms.dedup();
-    let versions_2_1 = info.versions.iter().any(|v| v == "FIDO_2_1" || v == "FIDO_2_1_PRE");
+    let versions_2_1 = info
+        .versions
+        .iter()
+        .any(|v| v == "FIDO_2_1" || v == "FIDO_2_1_PRE");
     DeviceInfo {
         path,
         product,
@@ -535,7 +664,8 @@ fn convert_info(path: String, product: Option<String>, info: &RawInfo) -> Device
                 || (versions_2_1 && option("credentialMgmtPreview").unwrap_or(false)),
         },
         cred_protect: info.extensions.iter().any(|e| e == "credProtect"),
-        remaining_discoverable_credentials: (info.remaining_discoverable_credentials != 0 || versions_2_1)
+        remaining_discoverable_credentials: (info.remaining_discoverable_credentials != 0
+            || versions_2_1)
             .then_some(info.remaining_discoverable_credentials),
         min_pin_length: info.min_pin_length.max(4),
         pin_protocols: info.pin_uv_auth_protocols.clone(),
@@ -548,8 +678,14 @@ mod tests {
 
     #[test]
     fn status_code_is_read_from_library_messages() {
-        assert_eq!(status_code("response_status err = 0x31 CTAP2_ERR_PIN_INVALID   PIN Invalid."), Some(0x31));
-        assert_eq!(status_code("response_status err = 0x2E CTAP2_ERR_NO_CREDENTIALS"), Some(0x2E));
+        assert_eq!(
+            status_code("response_status err = 0x31 CTAP2_ERR_PIN_INVALID   PIN Invalid."),
+            Some(0x31)
+        );
+        assert_eq!(
+            status_code("response_status err = 0x2E CTAP2_ERR_NO_CREDENTIALS"),
+            Some(0x2E)
+        );
         assert_eq!(status_code("read err = 0xFE"), None);
         assert_eq!(status_code("response_status err = 0x"), None);
     }

@@ -82,7 +82,10 @@ pub enum DeviceError {
 
     /// A deadline passed with no answer: the device (or its driver) is stuck.
     #[error("the security key did not answer {operation} within {}s. Unplug it and plug it in again; if it keeps happening, the key or its USB port is faulty", after.as_secs_f32())]
-    Timeout { operation: &'static str, after: Duration },
+    Timeout {
+        operation: &'static str,
+        after: Duration,
+    },
 
     /// An earlier call timed out and may still be holding the device.
     #[error("the security key is still busy with an earlier request that never finished. Unplug it and plug it in again, then restart skset")]
@@ -94,11 +97,18 @@ pub enum DeviceError {
 
     /// Any other CTAP status, named.
     #[error("the security key answered with CTAP error 0x{code:02X} ({name}) during {operation}")]
-    Ctap { code: u8, name: String, operation: &'static str },
+    Ctap {
+        code: u8,
+        name: String,
+        operation: &'static str,
+    },
 
     /// The library or the device misbehaved in a way we could not classify.
     #[error("unexpected answer from the security key during {operation}: {detail}")]
-    Protocol { operation: &'static str, detail: String },
+    Protocol {
+        operation: &'static str,
+        detail: String,
+    },
 }
 
 impl DeviceError {
@@ -118,7 +128,9 @@ impl DeviceError {
             DeviceError::UnsupportedAlgorithm { .. } => UNSUPPORTED_ALGORITHM,
             DeviceError::CredentialExcluded => CREDENTIAL_EXCLUDED,
             DeviceError::Ctap { code, .. } => *code,
-            DeviceError::UnsupportedOption { code: Some(code), .. } => *code,
+            DeviceError::UnsupportedOption {
+                code: Some(code), ..
+            } => *code,
             _ => return None,
         })
     }

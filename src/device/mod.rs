@@ -48,7 +48,10 @@ pub trait Authenticator: Send + Sync {
     fn change_pin(&self, current: &Pin, new_pin: &Pin) -> Result<(), DeviceError>;
 
     /// Creates a credential (always needs a touch on real hardware).
-    fn make_credential(&self, request: &MakeCredentialRequest<'_>) -> Result<NewCredential, DeviceError>;
+    fn make_credential(
+        &self,
+        request: &MakeCredentialRequest<'_>,
+    ) -> Result<NewCredential, DeviceError>;
 
     /// Signs with an existing credential.
     fn get_assertion(&self, request: &AssertionRequest<'_>) -> Result<Assertion, DeviceError>;

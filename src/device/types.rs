@@ -23,10 +23,15 @@ impl Pin {
         }
         let code_points = secret.chars().count();
         if code_points < Self::MIN_CODE_POINTS {
-            return Err(PinFormatError::TooShort { min: Self::MIN_CODE_POINTS, got: code_points });
+            return Err(PinFormatError::TooShort {
+                min: Self::MIN_CODE_POINTS,
+                got: code_points,
+            });
         }
         if secret.len() > Self::MAX_BYTES {
-            return Err(PinFormatError::TooLong { max: Self::MAX_BYTES });
+            return Err(PinFormatError::TooLong {
+                max: Self::MAX_BYTES,
+            });
         }
         Ok(Pin(secret))
     }
@@ -290,7 +295,11 @@ pub struct ResidentCredential {
 impl ResidentCredential {
     /// The user id as OpenSSH shows it: bytes up to the first NUL, when printable.
     pub fn user_id_display(&self) -> String {
-        let end = self.user_id.iter().position(|b| *b == 0).unwrap_or(self.user_id.len());
+        let end = self
+            .user_id
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(self.user_id.len());
         let head = &self.user_id[..end];
         if self.user_id[end..].iter().all(|b| *b == 0)
             && head.iter().all(|b| b.is_ascii_graphic() || *b == b' ')

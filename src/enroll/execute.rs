@@ -2,7 +2,8 @@
 
 use super::{ModeAction, ModePreflight};
 use crate::device::{
-    Authenticator, CredProtect, DeviceError, KeyAlgorithm, MakeCredentialRequest, NewCredential, Pin, ResidentCredential,
+    Authenticator, CredProtect, DeviceError, KeyAlgorithm, MakeCredentialRequest, NewCredential,
+    Pin, ResidentCredential,
 };
 use crate::fsio::{self, FsError, WriteSet, MODE_PRIVATE, MODE_PUBLIC};
 use crate::openssh::attestation::SkAttestation;
@@ -18,14 +19,29 @@ use std::path::{Path, PathBuf};
 /// Progress, for a face to show. Sent from the thread that runs the executor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnrollEvent {
-    ModeStarted { mode: String },
+    ModeStarted {
+        mode: String,
+    },
     /// The device is about to wait for a touch.
-    TouchNeeded { mode: String },
-    CredentialCreated { mode: String, fingerprint: String },
+    TouchNeeded {
+        mode: String,
+    },
+    CredentialCreated {
+        mode: String,
+        fingerprint: String,
+    },
     /// An existing credential was deleted (confirmed replacement).
-    CredentialDeleted { mode: String },
-    FilesWritten { mode: String, files: Vec<PathBuf> },
-    ModeFinished { mode: String, status: ModeStatus },
+    CredentialDeleted {
+        mode: String,
+    },
+    FilesWritten {
+        mode: String,
+        files: Vec<PathBuf>,
+    },
+    ModeFinished {
+        mode: String,
+        status: ModeStatus,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -83,7 +99,11 @@ pub enum EnrollError {
     #[error("{mode}: cannot build the key file: {detail}")]
     Render { mode: String, detail: String },
     #[error("{mode}: {reason}. {fix}")]
-    Blocked { mode: String, reason: String, fix: String },
+    Blocked {
+        mode: String,
+        reason: String,
+        fix: String,
+    },
     #[error("{mode}: the policy requires a passphrase for this key file, and none was given. Give it at the prompt or with --passphrase-file FILE")]
     PassphraseMissing { mode: String },
     #[error("{mode}: the policy forbids a passphrase on this key file (it holds no secret: the key lives on the device)")]
@@ -148,27 +168,59 @@ pub fn prepare_mode(
     events: &dyn Fn(EnrollEvent),
 ) -> Result<Prepared, EnrollError> {
     let mode = key.mode.clone();
-    let device_err = |source| EnrollError::Device { mode: mode.clone(), source };
+    let device_err = |source| EnrollError::Device {
+        mode: mode.clone(),
+        source,
+    };
     events(EnrollEvent::ModeStarted { mode: mode.clone() });
-    let existing = || decided.existing.as_ref().ok_or_else(|| EnrollError::Render { mode: mode.clone(), detail: "pre-flight lost the existing credential".into() });
+    let existing = || {
+        decided
+            .existing
+            .as_ref()
+            .ok_or_else(|| EnrollError::Render {
+                mode: mode.clone(),
+                detail: "pre-flight lost the existing credential".into(),
+            })
+    };
     match &decided.action {
-        ModeAction::Blocked { reason, fix } => Err(EnrollError::Blocked { mode, reason: reason.clone(), fix: fix.clone() }),
+        ModeAction::Blocked { reason, fix } => Err(EnrollError::Blocked {
+            mode,
+            reason: reason.clone(),
+            fix: fix.clone(),
+        }),
         ModeAction::AlreadyEnrolled => {
-            let credential = credential_from_resident(existing()?, key.flags).map_err(|e| render_err(&mode, e))?;
-            Ok(Prepared { credential, attestation: None, status: ModeStatus::AlreadyEnrolled })
+            let credential = credential_from_resident(existing()?, key.flags)
+                .map_err(|e| render_err(&mode, e))?;
+            Ok(Prepared {
+                credential,
+                attestation: None,
+                status: ModeStatus::AlreadyEnrolled,
+            })
         }
         ModeAction::Adopt => {
-            let credential = credential_from_resident(existing()?, key.flags).map_err(|e| render_err(&mode, e))?;
-            Ok(Prepared { credential, attestation: None, status: ModeStatus::Adopted })
+            let credential = credential_from_resident(existing()?, key.flags)
+                .map_err(|e| render_err(&mode, e))?;
+            Ok(Prepared {
+                credential,
+                attestation: None,
+                status: ModeStatus::Adopted,
+            })
         }
         action @ (ModeAction::Create | ModeAction::Replace) => {
-            let algorithm = decided.algorithm.ok_or_else(|| EnrollError::NoAlgorithm { mode: mode.clone() })?;
+            let algorithm = decided
+                .algorithm
+                .ok_or_else(|| EnrollError::NoAlgorithm { mode: mode.clone() })?;
             if let (ModeAction::Replace, Some(existing)) = (action, &decided.existing) {
                 let pin = pin.ok_or_else(|| device_err(DeviceError::PinRequired))?;
-                device.delete_credential(pin, &existing.credential_id).map_err(device_err)?;
+                device
+                    .delete_credential(pin, &existing.credential_id)
+                    .map_err(device_err)?;
                 events(EnrollEvent::CredentialDeleted { mode: mode.clone() });
             }
-            let challenge = random_challenge().map_err(|detail| EnrollError::Render { mode: mode.clone(), detail })?;
+            let challenge = random_challenge().map_err(|detail| EnrollError::Render {
+                mode: mode.clone(),
+                detail,
+            })?;
             events(EnrollEvent::TouchNeeded { mode: mode.clone() });
             let made = device
                 .make_credential(&MakeCredentialRequest {
@@ -184,9 +236,20 @@ pub fn prepare_mode(
                 })
                 .map_err(device_err)?;
             let credential = credential_from_new(&made, &key.application, key.flags);
-            events(EnrollEvent::CredentialCreated { mode: mode.clone(), fingerprint: fingerprint(&credential).unwrap_or_default() });
-            let status = if matches!(action, ModeAction::Replace) { ModeStatus::Replaced } else { ModeStatus::Created };
-            Ok(Prepared { credential, attestation: Some((made, challenge)), status })
+            events(EnrollEvent::CredentialCreated {
+                mode: mode.clone(),
+                fingerprint: fingerprint(&credential).unwrap_or_default(),
+            });
+            let status = if matches!(action, ModeAction::Replace) {
+                ModeStatus::Replaced
+            } else {
+                ModeStatus::Created
+            };
+            Ok(Prepared {
+                credential,
+                attestation: Some((made, challenge)),
+                status,
+            })
         }
     }
 }
@@ -201,24 +264,43 @@ pub fn write_mode(
     events: &dyn Fn(EnrollEvent),
 ) -> Result<ModeOutcome, EnrollError> {
     let mode = key.mode.clone();
-    let Prepared { credential, attestation, status } = prepared;
+    let Prepared {
+        credential,
+        attestation,
+        status,
+    } = prepared;
     if status == ModeStatus::AlreadyEnrolled {
-        let files = vec![out_dir.join(&key.private_key_file), out_dir.join(&key.public_key_file)];
+        let files = vec![
+            out_dir.join(&key.private_key_file),
+            out_dir.join(&key.public_key_file),
+        ];
         let result = outcome(key, &credential, status, files, vec![], false)?;
         events(EnrollEvent::ModeFinished { mode, status });
         return Ok(result);
     }
     let passphrase = passphrase_for(key, secrets)?;
     let protection = match &passphrase {
-        Some(p) => Protection::Passphrase { passphrase: p, kdf_rounds: key.kdf_rounds },
+        Some(p) => Protection::Passphrase {
+            passphrase: p,
+            kdf_rounds: key.kdf_rounds,
+        },
         None => Protection::Unencrypted,
     };
-    let private = render_private_key(&credential, &key.comment, protection).map_err(|e: PrivateKeyError| render_err(&mode, e))?;
-    let public = render_public_key_line(&credential, &key.comment).map_err(|e| render_err(&mode, e))?;
+    let private = render_private_key(&credential, &key.comment, protection)
+        .map_err(|e: PrivateKeyError| render_err(&mode, e))?;
+    let public =
+        render_public_key_line(&credential, &key.comment).map_err(|e| render_err(&mode, e))?;
     // A credential just made on the device and no file for it: the error must say so.
     let files_error = |source| match status {
-        ModeStatus::Created | ModeStatus::Replaced => EnrollError::FilesAfterCredential { mode: mode.clone(), resident: key.resident, source },
-        _ => EnrollError::Files { mode: mode.clone(), source },
+        ModeStatus::Created | ModeStatus::Replaced => EnrollError::FilesAfterCredential {
+            mode: mode.clone(),
+            resident: key.resident,
+            source,
+        },
+        _ => EnrollError::Files {
+            mode: mode.clone(),
+            source,
+        },
     };
     // The directory appears with the first file, not at pre-flight.
     prepare_out_dir(out_dir).map_err(files_error)?;
@@ -231,46 +313,97 @@ pub fn write_mode(
             set.add_new(path, bytes, file_mode);
         }
     };
-    add(&mut set, &out_dir.join(&key.private_key_file), private.as_bytes(), MODE_PRIVATE);
-    add(&mut set, &out_dir.join(&key.public_key_file), public.as_bytes(), MODE_PUBLIC);
+    add(
+        &mut set,
+        &out_dir.join(&key.private_key_file),
+        private.as_bytes(),
+        MODE_PRIVATE,
+    );
+    add(
+        &mut set,
+        &out_dir.join(&key.public_key_file),
+        public.as_bytes(),
+        MODE_PUBLIC,
+    );
     let mut attestation_written = false;
     if let Some((made, challenge)) = &attestation {
         let certificate = made.attestation.x5c.first().cloned().unwrap_or_default();
-        let blob = SkAttestation::from_raw_auth_data(certificate, made.attestation.signature.clone(), &made.attestation.auth_data)
-            .to_bytes()
-            .map_err(|e| render_err(&mode, e))?;
-        add(&mut set, &out_dir.join(&key.attestation_file), &blob, MODE_PRIVATE);
+        let blob = SkAttestation::from_raw_auth_data(
+            certificate,
+            made.attestation.signature.clone(),
+            &made.attestation.auth_data,
+        )
+        .to_bytes()
+        .map_err(|e| render_err(&mode, e))?;
+        add(
+            &mut set,
+            &out_dir.join(&key.attestation_file),
+            &blob,
+            MODE_PRIVATE,
+        );
         // The challenge is what the attestation signs (via clientDataHash); keep it so the
         // audit can verify the attestation later. It is not secret.
-        add(&mut set, &out_dir.join(challenge_file(&key.attestation_file)), challenge, MODE_PUBLIC);
+        add(
+            &mut set,
+            &out_dir.join(challenge_file(&key.attestation_file)),
+            challenge,
+            MODE_PUBLIC,
+        );
         attestation_written = true;
     }
     let written = set.commit().map_err(files_error)?;
     let files: Vec<PathBuf> = written.iter().map(|w| w.path.clone()).collect();
     let backups: Vec<PathBuf> = written.iter().filter_map(|w| w.backup.clone()).collect();
-    events(EnrollEvent::FilesWritten { mode: mode.clone(), files: files.clone() });
-    let result = outcome(key, &credential, status, files, backups, attestation_written)?;
+    events(EnrollEvent::FilesWritten {
+        mode: mode.clone(),
+        files: files.clone(),
+    });
+    let result = outcome(
+        key,
+        &credential,
+        status,
+        files,
+        backups,
+        attestation_written,
+    )?;
     events(EnrollEvent::ModeFinished { mode, status });
     Ok(result)
 }
 
 /// `id_root.attest` -> `id_root.challenge`.
 pub fn challenge_file(attestation_file: &str) -> String {
-    let stem = attestation_file.strip_suffix(".attest").unwrap_or(attestation_file);
+    let stem = attestation_file
+        .strip_suffix(".attest")
+        .unwrap_or(attestation_file);
     format!("{stem}.challenge")
 }
 
-fn passphrase_for<'s>(key: &PlannedKey, secrets: &'s Secrets) -> Result<Option<&'s Passphrase>, EnrollError> {
+fn passphrase_for<'s>(
+    key: &PlannedKey,
+    secrets: &'s Secrets,
+) -> Result<Option<&'s Passphrase>, EnrollError> {
     let given = secrets.passphrases.get(&key.mode).filter(|p| !p.is_empty());
     match (key.passphrase, given) {
-        (PassphraseRule::Required, None) => Err(EnrollError::PassphraseMissing { mode: key.mode.clone() }),
-        (PassphraseRule::Forbidden, Some(_)) => Err(EnrollError::PassphraseForbidden { mode: key.mode.clone() }),
+        (PassphraseRule::Required, None) => Err(EnrollError::PassphraseMissing {
+            mode: key.mode.clone(),
+        }),
+        (PassphraseRule::Forbidden, Some(_)) => Err(EnrollError::PassphraseForbidden {
+            mode: key.mode.clone(),
+        }),
         (_, given) => Ok(given),
     }
 }
 
-fn outcome(key: &PlannedKey, sk: &SkCredential, status: ModeStatus, files: Vec<PathBuf>, backups: Vec<PathBuf>, attestation_written: bool) -> Result<ModeOutcome, EnrollError> {
-    let public_key_line = render_public_key_line(sk, &key.comment).map_err(|e| render_err(&key.mode, e))?;
+fn outcome(
+    key: &PlannedKey,
+    sk: &SkCredential,
+    status: ModeStatus,
+    files: Vec<PathBuf>,
+    backups: Vec<PathBuf>,
+    attestation_written: bool,
+) -> Result<ModeOutcome, EnrollError> {
+    let public_key_line =
+        render_public_key_line(sk, &key.comment).map_err(|e| render_err(&key.mode, e))?;
     Ok(ModeOutcome {
         mode: key.mode.clone(),
         status,
@@ -287,7 +420,10 @@ fn outcome(key: &PlannedKey, sk: &SkCredential, status: ModeStatus, files: Vec<P
 }
 
 fn render_err(mode: &str, e: impl std::fmt::Display) -> EnrollError {
-    EnrollError::Render { mode: mode.to_string(), detail: e.to_string() }
+    EnrollError::Render {
+        mode: mode.to_string(),
+        detail: e.to_string(),
+    }
 }
 
 fn sk_algorithm(algorithm: KeyAlgorithm) -> SkAlgorithm {
@@ -297,7 +433,11 @@ fn sk_algorithm(algorithm: KeyAlgorithm) -> SkAlgorithm {
     }
 }
 
-pub(crate) fn credential_from_new(made: &NewCredential, application: &str, flags: u8) -> SkCredential {
+pub(crate) fn credential_from_new(
+    made: &NewCredential,
+    application: &str,
+    flags: u8,
+) -> SkCredential {
     SkCredential {
         algorithm: sk_algorithm(made.algorithm),
         public_key: made.public_key.clone(),
@@ -308,9 +448,15 @@ pub(crate) fn credential_from_new(made: &NewCredential, application: &str, flags
 }
 
 /// The key file view of a credential listed by the device, with the flags the policy gives.
-pub(crate) fn credential_from_resident(listed: &ResidentCredential, flags: u8) -> Result<SkCredential, String> {
+pub(crate) fn credential_from_resident(
+    listed: &ResidentCredential,
+    flags: u8,
+) -> Result<SkCredential, String> {
     let Some(algorithm) = listed.algorithm.map(sk_algorithm) else {
-        return Err(format!("the key holds {} with an algorithm OpenSSH cannot use", listed.application));
+        return Err(format!(
+            "the key holds {} with an algorithm OpenSSH cannot use",
+            listed.application
+        ));
     };
     let credential = SkCredential {
         algorithm,
@@ -325,7 +471,8 @@ pub(crate) fn credential_from_resident(listed: &ResidentCredential, flags: u8) -
 
 fn random_challenge() -> Result<Vec<u8>, String> {
     let mut challenge = vec![0u8; 32];
-    ssh_key::getrandom::fill(&mut challenge).map_err(|e| format!("no randomness for the challenge: {e}"))?;
+    ssh_key::getrandom::fill(&mut challenge)
+        .map_err(|e| format!("no randomness for the challenge: {e}"))?;
     Ok(challenge)
 }
 

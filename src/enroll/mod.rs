@@ -11,7 +11,10 @@ mod execute;
 pub mod preflight;
 pub mod recover;
 
-pub use execute::{challenge_file, enroll_mode, prepare_mode, write_mode, EnrollError, EnrollEvent, ModeOutcome, ModeStatus, Prepared, Secrets};
+pub use execute::{
+    challenge_file, enroll_mode, prepare_mode, write_mode, EnrollError, EnrollEvent, ModeOutcome,
+    ModeStatus, Prepared, Secrets,
+};
 pub use preflight::{preflight, Check, CheckStatus, ModePreflight, Preflight, PreflightOptions};
 
 use crate::device::ResidentCredential;
@@ -38,9 +41,16 @@ pub enum ModeAction {
 }
 
 /// Decides a mode's action from what is on the device and on disk.
-pub(crate) fn mode_action(key: &PlannedKey, existing: Option<&ResidentCredential>, out_dir: &Path, options: &PreflightOptions) -> ModeAction {
+pub(crate) fn mode_action(
+    key: &PlannedKey,
+    existing: Option<&ResidentCredential>,
+    out_dir: &Path,
+    options: &PreflightOptions,
+) -> ModeAction {
     let private = out_dir.join(&key.private_key_file);
-    let file_key = std::fs::read(&private).ok().and_then(|bytes| inspect_private_key(&bytes).ok());
+    let file_key = std::fs::read(&private)
+        .ok()
+        .and_then(|bytes| inspect_private_key(&bytes).ok());
     let file_exists = private.exists() || out_dir.join(&key.public_key_file).exists();
     let replace_confirmed = options.replace_existing.iter().any(|m| m == &key.mode);
 
@@ -48,7 +58,11 @@ pub(crate) fn mode_action(key: &PlannedKey, existing: Option<&ResidentCredential
         if replace_confirmed {
             if file_exists && !options.force {
                 return ModeAction::Blocked {
-                    reason: format!("{} exists and would be replaced by the new {} key", private.display(), key.mode),
+                    reason: format!(
+                        "{} exists and would be replaced by the new {} key",
+                        private.display(),
+                        key.mode
+                    ),
                     fix: "add --force to replace it (a backup is kept)".into(),
                 };
             }

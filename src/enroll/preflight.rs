@@ -2,7 +2,9 @@
 //! or to disk. Each check says what it found and, when it fails, the fix.
 
 use super::{mode_action, ModeAction};
-use crate::device::{Authenticator, DeviceError, DeviceInfo, KeyAlgorithm, Pin, ResidentCredential};
+use crate::device::{
+    Authenticator, DeviceError, DeviceInfo, KeyAlgorithm, Pin, ResidentCredential,
+};
 use crate::policy::model::KeyType;
 use crate::policy::plan::{EnrollmentPlan, PlannedKey};
 use serde::Serialize;
@@ -29,13 +31,28 @@ pub struct Check {
 
 impl Check {
     fn pass(id: impl Into<String>, message: impl Into<String>) -> Check {
-        Check { id: id.into(), status: CheckStatus::Pass, message: message.into(), fix: None }
+        Check {
+            id: id.into(),
+            status: CheckStatus::Pass,
+            message: message.into(),
+            fix: None,
+        }
     }
     fn warn(id: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Check {
-        Check { id: id.into(), status: CheckStatus::Warn, message: message.into(), fix: Some(fix.into()) }
+        Check {
+            id: id.into(),
+            status: CheckStatus::Warn,
+            message: message.into(),
+            fix: Some(fix.into()),
+        }
     }
     fn fail(id: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Check {
-        Check { id: id.into(), status: CheckStatus::Fail, message: message.into(), fix: Some(fix.into()) }
+        Check {
+            id: id.into(),
+            status: CheckStatus::Fail,
+            message: message.into(),
+            fix: Some(fix.into()),
+        }
     }
 }
 
@@ -115,7 +132,10 @@ pub fn preflight(
         checks.push(Check::fail("cred-protect", "this key does not support credProtect; OpenSSH refuses resident and verify-required keys on it", "update the key's firmware or use a newer key"));
     }
     if info.options.credential_management {
-        checks.push(Check::pass("credential-management", "credential management is supported"));
+        checks.push(Check::pass(
+            "credential-management",
+            "credential management is supported",
+        ));
     } else {
         checks.push(Check::fail("credential-management", "this key does not support credential management, so skset cannot see what it already holds (or recover keys later)", "use a CTAP 2.1 key (YubiKey firmware 5.2 or later)"));
     }
@@ -123,30 +143,56 @@ pub fn preflight(
     // PIN.
     let pin_set = info.pin_is_set();
     if info.options.client_pin.is_none() {
-        checks.push(Check::fail("pin-set", "this key does not support a PIN", "use a FIDO2 key with PIN support"));
+        checks.push(Check::fail(
+            "pin-set",
+            "this key does not support a PIN",
+            "use a FIDO2 key with PIN support",
+        ));
     } else if !pin_set {
-        checks.push(Check::fail("pin-set", "this key has no PIN yet", format!("set one of at least {} characters: skset pin set", plan.min_pin_length)));
+        checks.push(Check::fail(
+            "pin-set",
+            "this key has no PIN yet",
+            format!(
+                "set one of at least {} characters: skset pin set",
+                plan.min_pin_length
+            ),
+        ));
     } else {
         checks.push(Check::pass("pin-set", "a PIN is set"));
         if let Some(pin) = pin {
             let required = u32::from(plan.min_pin_length).max(info.min_pin_length) as usize;
             if pin.code_points() < required {
-                checks.push(Check::fail("pin-length", format!("the PIN has {} characters; the policy asks for at least {required}", pin.code_points()), "choose a longer PIN: skset pin change"));
+                checks.push(Check::fail(
+                    "pin-length",
+                    format!(
+                        "the PIN has {} characters; the policy asks for at least {required}",
+                        pin.code_points()
+                    ),
+                    "choose a longer PIN: skset pin change",
+                ));
             } else {
-                checks.push(Check::pass("pin-length", format!("the PIN meets the policy's minimum of {required}")));
+                checks.push(Check::pass(
+                    "pin-length",
+                    format!("the PIN meets the policy's minimum of {required}"),
+                ));
             }
         }
     }
 
     // What the device already holds.
     let on_device: Vec<ResidentCredential> = match pin {
-        Some(pin) if pin_set && info.options.credential_management => device.list_ssh_credentials(pin)?,
+        Some(pin) if pin_set && info.options.credential_management => {
+            device.list_ssh_credentials(pin)?
+        }
         _ => Vec::new(),
     };
     let mut modes = Vec::new();
     for (key, algorithm) in plan.keys.iter().zip(algorithms) {
         let existing = if key.resident {
-            on_device.iter().find(|c| c.application == key.application && c.user_id == key.user_id).cloned()
+            on_device
+                .iter()
+                .find(|c| c.application == key.application && c.user_id == key.user_id)
+                .cloned()
         } else {
             None
         };
@@ -167,15 +213,32 @@ pub fn preflight(
             ModeAction::Create => {}
         }
         if let (Some(existing), ModeAction::Adopt) = (&existing, &action) {
-            if existing.cred_protect.is_some_and(|level| level < key.cred_protect) {
+            if existing
+                .cred_protect
+                .is_some_and(|level| level < key.cred_protect)
+            {
                 checks.push(Check::warn(
                     format!("cred-protect:{}", key.mode),
-                    format!("the existing {} credential has credProtect {}, the policy asks for {}", key.mode, existing.cred_protect.unwrap_or(0), key.cred_protect),
-                    format!("replace it to get the stronger protection: --replace-existing {}", key.mode),
+                    format!(
+                        "the existing {} credential has credProtect {}, the policy asks for {}",
+                        key.mode,
+                        existing.cred_protect.unwrap_or(0),
+                        key.cred_protect
+                    ),
+                    format!(
+                        "replace it to get the stronger protection: --replace-existing {}",
+                        key.mode
+                    ),
                 ));
             }
         }
-        modes.push(ModePreflight { mode: key.mode.clone(), algorithm, action, existing, replace_files: options.force });
+        modes.push(ModePreflight {
+            mode: key.mode.clone(),
+            algorithm,
+            action,
+            existing,
+            replace_files: options.force,
+        });
     }
 
     // Slots for the credentials that will be created.
@@ -194,24 +257,54 @@ pub fn preflight(
         None => checks.push(Check::warn("slots", "the key does not say how many resident slots are free", "if enrollment fails with 'storage full', delete unused credentials")),
     }
 
-    let claimed = |c: &ResidentCredential| plan.keys.iter().any(|k| k.resident && k.application == c.application && k.user_id[..] == c.user_id[..]);
-    let foreign_credentials: Vec<ResidentCredential> = on_device.iter().filter(|c| !claimed(c)).cloned().collect();
+    let claimed = |c: &ResidentCredential| {
+        plan.keys
+            .iter()
+            .any(|k| k.resident && k.application == c.application && k.user_id[..] == c.user_id[..])
+    };
+    let foreign_credentials: Vec<ResidentCredential> =
+        on_device.iter().filter(|c| !claimed(c)).cloned().collect();
     if !foreign_credentials.is_empty() {
-        let names: Vec<String> = foreign_credentials.iter().map(|c| format!("{} (user {})", c.application, c.user_id_display())).collect();
-        checks.push(Check::warn("foreign-credentials", format!("the key also holds ssh credentials this policy does not name: {}", names.join(", ")), "they are left alone; skset recover can write their files"));
+        let names: Vec<String> = foreign_credentials
+            .iter()
+            .map(|c| format!("{} (user {})", c.application, c.user_id_display()))
+            .collect();
+        checks.push(Check::warn(
+            "foreign-credentials",
+            format!(
+                "the key also holds ssh credentials this policy does not name: {}",
+                names.join(", ")
+            ),
+            "they are left alone; skset recover can write their files",
+        ));
     }
 
     // Look, don't create: nothing is written before the user has seen the plan.
     if out_dir.exists() {
         match crate::fsio::ensure_private_dir(out_dir).map(drop) {
-            Ok(()) => checks.push(Check::pass("out-dir", format!("{} is private", out_dir.display()))),
-            Err(e) => checks.push(Check::fail("out-dir", e.to_string(), "fix the directory's permissions or choose another with --out")),
+            Ok(()) => checks.push(Check::pass(
+                "out-dir",
+                format!("{} is private", out_dir.display()),
+            )),
+            Err(e) => checks.push(Check::fail(
+                "out-dir",
+                e.to_string(),
+                "fix the directory's permissions or choose another with --out",
+            )),
         }
     } else {
-        checks.push(Check::pass("out-dir", format!("{} will be created (0700)", out_dir.display())));
+        checks.push(Check::pass(
+            "out-dir",
+            format!("{} will be created (0700)", out_dir.display()),
+        ));
     }
 
-    Ok(Preflight { device: info, checks, modes, foreign_credentials })
+    Ok(Preflight {
+        device: info,
+        checks,
+        modes,
+        foreign_credentials,
+    })
 }
 
 fn info_name(info: &DeviceInfo) -> String {
@@ -225,16 +318,37 @@ fn choose_algorithm(info: &DeviceInfo, key: &PlannedKey) -> (Option<KeyAlgorithm
     };
     let id = format!("algorithm:{}", key.mode);
     if info.supports(wanted) {
-        return (Some(wanted), Check::pass(id, format!("{}: {wanted}", key.mode)));
+        return (
+            Some(wanted),
+            Check::pass(id, format!("{}: {wanted}", key.mode)),
+        );
     }
-    if wanted == KeyAlgorithm::Ed25519 && key.ecdsa_fallback && info.supports(KeyAlgorithm::EcdsaP256) {
+    if wanted == KeyAlgorithm::Ed25519
+        && key.ecdsa_fallback
+        && info.supports(KeyAlgorithm::EcdsaP256)
+    {
         return (
             Some(KeyAlgorithm::EcdsaP256),
-            Check::warn(id, format!("{}: the key has no Ed25519; using ECDSA P-256 as the policy allows", key.mode), "Ed25519 needs YubiKey firmware 5.2.3 or later"),
+            Check::warn(
+                id,
+                format!(
+                    "{}: the key has no Ed25519; using ECDSA P-256 as the policy allows",
+                    key.mode
+                ),
+                "Ed25519 needs YubiKey firmware 5.2.3 or later",
+            ),
         );
     }
     (
         None,
-        Check::fail(id, format!("{}: the key cannot make {wanted} credentials", key.mode), if wanted == KeyAlgorithm::Ed25519 { "allow the fallback in the policy (ecdsa_fallback: true), or use a key with Ed25519 (YubiKey 5.2.3+)" } else { "use a key that supports ECDSA P-256" }),
+        Check::fail(
+            id,
+            format!("{}: the key cannot make {wanted} credentials", key.mode),
+            if wanted == KeyAlgorithm::Ed25519 {
+                "allow the fallback in the policy (ecdsa_fallback: true), or use a key with Ed25519 (YubiKey 5.2.3+)"
+            } else {
+                "use a key that supports ECDSA P-256"
+            },
+        ),
     )
 }

@@ -47,7 +47,10 @@ pub fn recover(
     events: &dyn Fn(EnrollEvent),
 ) -> Result<RecoverReport, RecoverError> {
     let on_device = device.list_ssh_credentials(pin)?;
-    let options = PreflightOptions { replace_existing: vec![], force };
+    let options = PreflightOptions {
+        replace_existing: vec![],
+        force,
+    };
     let mut report = RecoverReport::default();
     for key in &plan.keys {
         if !key.resident {
@@ -58,17 +61,27 @@ pub fn recover(
             });
             continue;
         }
-        let Some(existing) = on_device.iter().find(|c| c.application == key.application && c.user_id[..] == key.user_id[..]) else {
+        let Some(existing) = on_device
+            .iter()
+            .find(|c| c.application == key.application && c.user_id[..] == key.user_id[..])
+        else {
             report.skipped.push(Skipped {
                 mode: key.mode.clone(),
-                reason: format!("no credential for {} (user {}) on this key", key.application, key.user_id_display),
+                reason: format!(
+                    "no credential for {} (user {}) on this key",
+                    key.application, key.user_id_display
+                ),
                 fix: Some(format!("enroll it: skset enroll --only {}", key.mode)),
             });
             continue;
         };
         let action = mode_action(key, Some(existing), out_dir, &options);
         if let ModeAction::Blocked { reason, fix } = &action {
-            report.skipped.push(Skipped { mode: key.mode.clone(), reason: reason.clone(), fix: Some(fix.clone()) });
+            report.skipped.push(Skipped {
+                mode: key.mode.clone(),
+                reason: reason.clone(),
+                fix: Some(fix.clone()),
+            });
             continue;
         }
         let decided = ModePreflight {
@@ -78,11 +91,23 @@ pub fn recover(
             existing: Some(existing.clone()),
             replace_files: force,
         };
-        report.recovered.push(enroll_mode(device, key, &decided, Some(pin), secrets, out_dir, events)?);
+        report.recovered.push(enroll_mode(
+            device,
+            key,
+            &decided,
+            Some(pin),
+            secrets,
+            out_dir,
+            events,
+        )?);
     }
     report.unmatched = on_device
         .into_iter()
-        .filter(|c| !plan.keys.iter().any(|k| k.resident && k.application == c.application && k.user_id[..] == c.user_id[..]))
+        .filter(|c| {
+            !plan.keys.iter().any(|k| {
+                k.resident && k.application == c.application && k.user_id[..] == c.user_id[..]
+            })
+        })
         .collect();
     Ok(report)
 }

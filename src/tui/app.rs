@@ -36,10 +36,25 @@ pub struct WizardOptions {
 }
 
 impl WizardOptions {
-    pub fn from_env(out_dir: Option<PathBuf>, device: Option<String>, simulate: bool, host_name: String) -> WizardOptions {
-        let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-        let simulated_out_dir = std::env::temp_dir().join(format!("skset-simulated-{}", std::process::id()));
-        WizardOptions { out_dir, device, simulate, host_name, home, simulated_out_dir }
+    pub fn from_env(
+        out_dir: Option<PathBuf>,
+        device: Option<String>,
+        simulate: bool,
+        host_name: String,
+    ) -> WizardOptions {
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from);
+        let simulated_out_dir =
+            std::env::temp_dir().join(format!("skset-simulated-{}", std::process::id()));
+        WizardOptions {
+            out_dir,
+            device,
+            simulate,
+            host_name,
+            home,
+            simulated_out_dir,
+        }
     }
 }
 
@@ -64,7 +79,16 @@ impl Flow {
     /// The steps shown in the title bar.
     pub fn steps(self) -> &'static [&'static str] {
         match self {
-            Flow::Enroll => &["key", "checks", "PIN", "policy", "review", "make", "passphrase", "done"],
+            Flow::Enroll => &[
+                "key",
+                "checks",
+                "PIN",
+                "policy",
+                "review",
+                "make",
+                "passphrase",
+                "done",
+            ],
             Flow::Recover => &["key", "PIN", "policy", "recover", "done"],
             Flow::Explain => &["policy", "explain"],
             Flow::Audit => &["what to audit", "findings"],
@@ -74,33 +98,59 @@ impl Flow {
 
 /// The home menu, in order.
 pub const HOME_ITEMS: [(&str, &str); 5] = [
-    ("Enroll a new key", "make the policy's SSH keys on a security key and write their files"),
-    ("Recover keys on this laptop", "write the resident keys' files from the key (ssh-keygen -K, done right)"),
+    (
+        "Enroll a new key",
+        "make the policy's SSH keys on a security key and write their files",
+    ),
+    (
+        "Recover keys on this laptop",
+        "write the resident keys' files from the key (ssh-keygen -K, done right)",
+    ),
     ("Audit", "check deployed keys against a policy"),
-    ("View a policy", "what each mode protects against, in plain words"),
+    (
+        "View a policy",
+        "what each mode protects against, in plain words",
+    ),
     ("Quit", ""),
 ];
 
 #[derive(Debug)]
 pub enum Screen {
-    Home { selected: usize },
-    Devices { selected: usize, loading: bool },
+    Home {
+        selected: usize,
+    },
+    Devices {
+        selected: usize,
+        loading: bool,
+    },
     /// Device pre-flight (before the PIN): capabilities, with the fix for each failure.
-    Checks { scroll: u16 },
+    Checks {
+        scroll: u16,
+    },
     Pin(PinScreen),
     Policy(PolicyScreen),
     Review(ReviewScreen),
     /// Making the credentials, then writing the files.
     Generate,
     Passphrase(PassphraseScreen),
-    Summary { scroll: u16 },
+    Summary {
+        scroll: u16,
+    },
     RecoverReady,
-    RecoverReport { scroll: u16 },
-    Explain { mode: usize, scroll: u16 },
+    RecoverReport {
+        scroll: u16,
+    },
+    Explain {
+        mode: usize,
+        scroll: u16,
+    },
     /// What to audit (the form lives in [`Session::audit_form`], so it survives a run).
     AuditForm,
     /// The findings table; `scroll` is the details pane's.
-    AuditFindings { selected: usize, scroll: u16 },
+    AuditFindings {
+        selected: usize,
+        scroll: u16,
+    },
     /// The audit could not run (unreadable input, a broken policy): the message and the way back.
     AuditFailed,
 }
@@ -213,10 +263,22 @@ impl PassphraseScreen {
 
 /// The audit form's fields, in order: label, and what goes in it.
 pub const AUDIT_FIELDS: [(&str, &str); 4] = [
-    ("policy", "a policy file (YAML); empty: the built-in four-mode policy"),
-    ("ssh dir", "its key files, attestations, authorized_keys and config"),
-    ("authorized_keys", "optional: a server's authorized_keys, FILE[:ACCOUNT]"),
-    ("ssh_config", "optional: another ssh_config (the dir's own is read too)"),
+    (
+        "policy",
+        "a policy file (YAML); empty: the built-in four-mode policy",
+    ),
+    (
+        "ssh dir",
+        "its key files, attestations, authorized_keys and config",
+    ),
+    (
+        "authorized_keys",
+        "optional: a server's authorized_keys, FILE[:ACCOUNT]",
+    ),
+    (
+        "ssh_config",
+        "optional: another ssh_config (the dir's own is read too)",
+    ),
 ];
 pub const AUDIT_POLICY: usize = 0;
 pub const AUDIT_SSH_DIR: usize = 1;
@@ -240,13 +302,21 @@ impl AuditForm {
 
     /// A field's text, trimmed; None when empty.
     pub fn value(&self, field: usize) -> Option<&str> {
-        self.fields.get(field).map(|f| f.value.trim()).filter(|v| !v.is_empty())
+        self.fields
+            .get(field)
+            .map(|f| f.value.trim())
+            .filter(|v| !v.is_empty())
     }
 
     /// The `skset audit` command that runs the same audit (for scripts and CI).
     pub fn command_line(&self) -> String {
         let mut words = vec!["skset audit".to_string()];
-        let options = [(AUDIT_POLICY, "--policy"), (AUDIT_SSH_DIR, "--ssh-dir"), (AUDIT_AUTHORIZED_KEYS, "--authorized-keys"), (AUDIT_SSH_CONFIG, "--ssh-config")];
+        let options = [
+            (AUDIT_POLICY, "--policy"),
+            (AUDIT_SSH_DIR, "--ssh-dir"),
+            (AUDIT_AUTHORIZED_KEYS, "--authorized-keys"),
+            (AUDIT_SSH_CONFIG, "--ssh-config"),
+        ];
         for (field, option) in options {
             if let Some(value) = self.value(field) {
                 words.push(format!("{option} {}", shell_arg(value)));
@@ -273,10 +343,17 @@ pub enum ModeState {
     Working,
     /// The device waits for the touch.
     Touch,
-    Prepared { status: ModeStatus, fingerprint: String },
+    Prepared {
+        status: ModeStatus,
+        fingerprint: String,
+    },
     Writing,
     Written(Box<ModeOutcome>),
-    Failed { message: String, kind: String, retry: bool },
+    Failed {
+        message: String,
+        kind: String,
+        retry: bool,
+    },
 }
 
 /// Everything the current flow has gathered.

@@ -3,7 +3,9 @@
 //! tests drive every flow, including every failure, by feeding messages: no device needed.
 
 use crate::audit::{AuditFinding, AuditSummary, Severity};
-use crate::device::{CredentialCounts, DeviceError, DeviceEvent, DeviceInfo, DeviceSummary, PinStatus};
+use crate::device::{
+    CredentialCounts, DeviceError, DeviceEvent, DeviceInfo, DeviceSummary, PinStatus,
+};
 use crate::enroll::recover::{RecoverError, RecoverReport};
 use crate::enroll::{EnrollError, EnrollEvent, ModeOutcome, ModeStatus, Preflight};
 use crate::policy::{EnrollmentPlan, ModeExplanation, Policy};
@@ -37,9 +39,15 @@ pub enum Done {
     PolicyLoaded(Result<LoadedPolicy, Problem>),
     Preflight(Result<Preflight, DeviceError>),
     /// The device half of one mode (the touch happens here).
-    Prepared { index: usize, result: Result<PreparedSummary, EnrollError> },
+    Prepared {
+        index: usize,
+        result: Result<PreparedSummary, EnrollError>,
+    },
     /// The file half of one mode.
-    Written { index: usize, result: Result<ModeOutcome, EnrollError> },
+    Written {
+        index: usize,
+        result: Result<ModeOutcome, EnrollError>,
+    },
     Recovered(Result<RecoverReport, RecoverError>),
     /// The audit's findings, or why it could not run (unreadable input, a broken policy).
     Audited(Result<AuditReport, Problem>),
@@ -55,7 +63,9 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(message: impl Into<String>) -> Problem {
-        Problem { message: message.into() }
+        Problem {
+            message: message.into(),
+        }
     }
 }
 
@@ -89,7 +99,10 @@ impl OpenedDevice {
         if self.simulated {
             return "simulated key (OpenSK)".into();
         }
-        self.info.product.clone().unwrap_or_else(|| "FIDO2 security key".into())
+        self.info
+            .product
+            .clone()
+            .unwrap_or_else(|| "FIDO2 security key".into())
     }
 }
 
@@ -145,7 +158,11 @@ pub struct AuditReport {
 impl AuditReport {
     /// Keeps findings as the audit reports them, up to `max`, preferring the more severe.
     pub fn collector(max: usize) -> AuditCollector {
-        AuditCollector { max, kept: [Vec::new(), Vec::new(), Vec::new()], left_out: 0 }
+        AuditCollector {
+            max,
+            kept: [Vec::new(), Vec::new(), Vec::new()],
+            left_out: 0,
+        }
     }
 
     /// The report fails at "error", as `skset audit` does by default.
@@ -196,6 +213,10 @@ impl AuditCollector {
         let mut findings = errors;
         findings.extend(warnings);
         findings.extend(infos);
-        AuditReport { findings, summary, left_out: self.left_out }
+        AuditReport {
+            findings,
+            summary,
+            left_out: self.left_out,
+        }
     }
 }

@@ -30,7 +30,9 @@ pub mod widgets;
 
 use app::{App, WizardOptions};
 use crossterm::event::{self, Event, KeyEventKind};
-use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
 use crossterm::{cursor, execute};
 use effects::{DeviceExecutor, Runner};
 use message::Msg;
@@ -75,10 +77,17 @@ pub fn run<W: Write>(out: W, options: WizardOptions) -> io::Result<WizardExit> {
     drop(terminal);
     drop(hook);
     drop(stderr);
-    result.map(|()| WizardExit { text: app.exit_text.take() })
+    result.map(|()| WizardExit {
+        text: app.exit_text.take(),
+    })
 }
 
-fn event_loop<W: Write>(terminal: &mut Terminal<CrosstermBackend<W>>, app: &mut App, rx: &Receiver<Msg>, runner: &Runner) -> io::Result<()> {
+fn event_loop<W: Write>(
+    terminal: &mut Terminal<CrosstermBackend<W>>,
+    app: &mut App,
+    rx: &Receiver<Msg>,
+    runner: &Runner,
+) -> io::Result<()> {
     terminal.draw(|frame| view::view(app, frame))?;
     while !app.quit {
         let Ok(msg) = rx.recv() else { break };
@@ -129,7 +138,11 @@ impl<W: Write> TerminalSession<W> {
 impl<W: Write> Drop for TerminalSession<W> {
     fn drop(&mut self) {
         let _ = disable_raw_mode();
-        let _ = execute!(self.terminal.backend_mut(), LeaveAlternateScreen, cursor::Show);
+        let _ = execute!(
+            self.terminal.backend_mut(),
+            LeaveAlternateScreen,
+            cursor::Show
+        );
     }
 }
 
@@ -149,9 +162,13 @@ struct StderrSilencer {
 
 impl StderrSilencer {
     fn start() -> StderrSilencer {
-        let Ok(saved) = rustix::io::dup(io::stderr()) else { return StderrSilencer { saved: None } };
+        let Ok(saved) = rustix::io::dup(io::stderr()) else {
+            return StderrSilencer { saved: None };
+        };
         match std::fs::OpenOptions::new().write(true).open("/dev/null") {
-            Ok(null) if rustix::stdio::dup2_stderr(&null).is_ok() => StderrSilencer { saved: Some(saved) },
+            Ok(null) if rustix::stdio::dup2_stderr(&null).is_ok() => {
+                StderrSilencer { saved: Some(saved) }
+            }
             _ => StderrSilencer { saved: None },
         }
     }
@@ -180,7 +197,8 @@ type PreviousHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync + '
 
 impl PanicHook {
     fn install(saved_stderr: Option<OwnedFd>) -> PanicHook {
-        let previous: Arc<Mutex<Option<PreviousHook>>> = Arc::new(Mutex::new(Some(std::panic::take_hook())));
+        let previous: Arc<Mutex<Option<PreviousHook>>> =
+            Arc::new(Mutex::new(Some(std::panic::take_hook())));
         let ui_thread: ThreadId = std::thread::current().id();
         let restored = AtomicBool::new(false);
         let chained = Arc::clone(&previous);
@@ -222,27 +240,32 @@ impl InputThread {
     fn spawn(tx: Sender<Msg>) -> io::Result<InputThread> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        let thread = std::thread::Builder::new().name("skset-tui-input".into()).spawn(move || {
-            // Poll with a timeout so `stop` is seen promptly and no key typed after the
-            // wizard ends is swallowed by this thread.
-            while !flag.load(Ordering::SeqCst) {
-                match event::poll(Duration::from_millis(50)) {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(_) => break,
+        let thread = std::thread::Builder::new()
+            .name("skset-tui-input".into())
+            .spawn(move || {
+                // Poll with a timeout so `stop` is seen promptly and no key typed after the
+                // wizard ends is swallowed by this thread.
+                while !flag.load(Ordering::SeqCst) {
+                    match event::poll(Duration::from_millis(50)) {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(_) => break,
+                    }
+                    let msg = match event::read() {
+                        Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => Msg::Key(key),
+                        Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                        Ok(_) => continue,
+                        Err(_) => break,
+                    };
+                    if tx.send(msg).is_err() {
+                        break;
+                    }
                 }
-                let msg = match event::read() {
-                    Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => Msg::Key(key),
-                    Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
-                    Ok(_) => continue,
-                    Err(_) => break,
-                };
-                if tx.send(msg).is_err() {
-                    break;
-                }
-            }
-        })?;
-        Ok(InputThread { stop, thread: Some(thread) })
+            })?;
+        Ok(InputThread {
+            stop,
+            thread: Some(thread),
+        })
     }
 
     fn stop(mut self) {
@@ -254,11 +277,13 @@ impl InputThread {
 }
 
 fn spawn_ticker(tx: Sender<Msg>) -> io::Result<()> {
-    std::thread::Builder::new().name("skset-tui-tick".into()).spawn(move || {
-        // Ends when the main loop drops the receiver.
-        while tx.send(Msg::Tick).is_ok() {
-            std::thread::sleep(TICK);
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("skset-tui-tick".into())
+        .spawn(move || {
+            // Ends when the main loop drops the receiver.
+            while tx.send(Msg::Tick).is_ok() {
+                std::thread::sleep(TICK);
+            }
+        })?;
     Ok(())
 }

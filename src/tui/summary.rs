@@ -27,7 +27,10 @@ pub struct Item {
 }
 
 fn item(kind: Kind, text: impl Into<String>) -> Item {
-    Item { kind, text: text.into() }
+    Item {
+        kind,
+        text: text.into(),
+    }
 }
 
 pub fn status_word(status: ModeStatus) -> &'static str {
@@ -41,10 +44,13 @@ pub fn status_word(status: ModeStatus) -> &'static str {
 
 /// The authorized_keys lines of the written modes, grouped by account.
 pub fn authorized_keys(app: &App) -> Result<Vec<export::AccountLines>, String> {
-    let Some(policy) = &app.session.policy else { return Ok(vec![]) };
+    let Some(policy) = &app.session.policy else {
+        return Ok(vec![]);
+    };
     let mut parsed = Vec::new();
     for outcome in app.session.outcomes() {
-        let key = SkPublicKey::parse_line(&outcome.public_key_line).map_err(|e| format!("{}: {e}", outcome.mode))?;
+        let key = SkPublicKey::parse_line(&outcome.public_key_line)
+            .map_err(|e| format!("{}: {e}", outcome.mode))?;
         if let Some(planned) = policy.plan.keys.iter().find(|k| k.mode == outcome.mode) {
             parsed.push((planned, key));
         }
@@ -90,7 +96,12 @@ pub fn equivalent_command(app: &App) -> String {
         cmd.push_str(" --force");
     }
     cmd.push_str(" --pin-file PIN_FILE");
-    let needs_passphrase = app.session.policy.as_ref().is_some_and(|p| p.plan.keys.iter().any(|k| k.passphrase == crate::policy::PassphraseRule::Required));
+    let needs_passphrase = app.session.policy.as_ref().is_some_and(|p| {
+        p.plan
+            .keys
+            .iter()
+            .any(|k| k.passphrase == crate::policy::PassphraseRule::Required)
+    });
     if needs_passphrase {
         cmd.push_str(" --passphrase-file PASSPHRASE_FILE");
     }
@@ -99,7 +110,9 @@ pub fn equivalent_command(app: &App) -> String {
 }
 
 pub fn next_steps(app: &App) -> Vec<String> {
-    let Some(policy) = &app.session.policy else { return vec![] };
+    let Some(policy) = &app.session.policy else {
+        return vec![];
+    };
     let dir = app.show_path(&app.session.out_dir);
     let policy_arg = policy_arg(app);
     let mut steps = vec![
@@ -110,31 +123,81 @@ pub fn next_steps(app: &App) -> Vec<String> {
         steps.push(format!("Load the agent key when you need it: {line}"));
     }
     if export::pam_snippet(&policy.plan).is_some() {
-        steps.push(format!("Ask for a TOTP code at sudo on the servers: skset export pam{policy_arg}"));
+        steps.push(format!(
+            "Ask for a TOTP code at sudo on the servers: skset export pam{policy_arg}"
+        ));
     }
     steps
 }
 
 pub fn enroll_items(app: &App) -> Vec<Item> {
     let mut items = Vec::new();
-    let device = app.session.device.as_ref().map(|d| d.name()).unwrap_or_default();
-    let policy = app.session.policy.as_ref().map(|p| p.plan.policy.clone()).unwrap_or_default();
+    let device = app
+        .session
+        .device
+        .as_ref()
+        .map(|d| d.name())
+        .unwrap_or_default();
+    let policy = app
+        .session
+        .policy
+        .as_ref()
+        .map(|p| p.plan.policy.clone())
+        .unwrap_or_default();
     let outcomes = app.session.outcomes();
-    items.push(item(Kind::Heading, format!("{} key(s) enrolled on the {device} with policy {policy}.", outcomes.len())));
+    items.push(item(
+        Kind::Heading,
+        format!(
+            "{} key(s) enrolled on the {device} with policy {policy}.",
+            outcomes.len()
+        ),
+    ));
     for outcome in &outcomes {
-        items.push(item(Kind::Ok, format!("✓ {:<6} {} · {}", outcome.mode, status_word(outcome.status), outcome.fingerprint)));
-        let names: Vec<String> = outcome.files.iter().map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
+        items.push(item(
+            Kind::Ok,
+            format!(
+                "✓ {:<6} {} · {}",
+                outcome.mode,
+                status_word(outcome.status),
+                outcome.fingerprint
+            ),
+        ));
+        let names: Vec<String> = outcome
+            .files
+            .iter()
+            .map(|f| {
+                f.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
         if !names.is_empty() {
-            items.push(item(Kind::Dim, format!("         {}/{}", app.show_path(&app.session.out_dir), names.join("  "))));
+            items.push(item(
+                Kind::Dim,
+                format!(
+                    "         {}/{}",
+                    app.show_path(&app.session.out_dir),
+                    names.join("  ")
+                ),
+            ));
         }
     }
     if app.session.device.as_ref().is_some_and(|d| d.simulated) {
         items.push(item(Kind::Warn, "! These keys live on the SIMULATED key, which vanishes when skset exits: they are for trying skset out and log in nowhere."));
     }
     items.push(item(Kind::Text, String::new()));
-    items.push(item(Kind::Heading, "authorized_keys lines (printed again when you leave):"));
+    items.push(item(
+        Kind::Heading,
+        "authorized_keys lines (printed again when you leave):",
+    ));
     for account in &app.session.accounts {
-        items.push(item(Kind::Dim, format!("# account {}: ~{}/.ssh/authorized_keys", account.account, account.account)));
+        items.push(item(
+            Kind::Dim,
+            format!(
+                "# account {}: ~{}/.ssh/authorized_keys",
+                account.account, account.account
+            ),
+        ));
         for line in &account.lines {
             items.push(item(Kind::Code, line.line.clone()));
         }
@@ -152,14 +215,38 @@ pub fn enroll_items(app: &App) -> Vec<Item> {
 
 pub fn recover_items(app: &App) -> Vec<Item> {
     let mut items = Vec::new();
-    let Some(report) = &app.session.report else { return items };
+    let Some(report) = &app.session.report else {
+        return items;
+    };
     let dir = app.show_path(&app.session.out_dir);
-    items.push(item(Kind::Heading, format!("{} key(s) recovered into {dir}.", report.recovered.len())));
+    items.push(item(
+        Kind::Heading,
+        format!("{} key(s) recovered into {dir}.", report.recovered.len()),
+    ));
     for r in &report.recovered {
-        items.push(item(Kind::Ok, format!("✓ {:<6} {} · {}", r.mode, status_word(r.status), r.fingerprint)));
-        let names: Vec<String> = r.files.iter().map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
+        items.push(item(
+            Kind::Ok,
+            format!(
+                "✓ {:<6} {} · {}",
+                r.mode,
+                status_word(r.status),
+                r.fingerprint
+            ),
+        ));
+        let names: Vec<String> = r
+            .files
+            .iter()
+            .map(|f| {
+                f.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
         if !names.is_empty() {
-            items.push(item(Kind::Dim, format!("         {dir}/{}", names.join("  "))));
+            items.push(item(
+                Kind::Dim,
+                format!("         {dir}/{}", names.join("  ")),
+            ));
         }
     }
     for s in &report.skipped {
@@ -169,14 +256,24 @@ pub fn recover_items(app: &App) -> Vec<Item> {
         }
     }
     for s in &report.non_resident {
-        items.push(item(Kind::Warn, format!("· {:<6} not on the security key", s.mode)));
+        items.push(item(
+            Kind::Warn,
+            format!("· {:<6} not on the security key", s.mode),
+        ));
         items.push(item(Kind::Text, format!("         {}", s.reason)));
         if let Some(fix) = &s.fix {
             items.push(item(Kind::Dim, format!("         fix: {fix}")));
         }
     }
     for c in &report.unmatched {
-        items.push(item(Kind::Dim, format!("· {} (user {}): on the key, but no mode of this policy names it", c.application, c.user_id_display())));
+        items.push(item(
+            Kind::Dim,
+            format!(
+                "· {} (user {}): on the key, but no mode of this policy names it",
+                c.application,
+                c.user_id_display()
+            ),
+        ));
     }
     items
 }

@@ -72,7 +72,12 @@ fn on_done(app: &mut App, done: Done) -> Vec<Effect> {
                     if !has_pin_support || !pin_set {
                         return error(app, "This key has no PIN yet, so it holds no keys skset made (resident keys need a PIN). Choose another key, or enroll this one first.");
                     }
-                    let retries = app.session.device.as_ref().and_then(|d| d.pin.as_ref()).and_then(|p| p.retries_left);
+                    let retries = app
+                        .session
+                        .device
+                        .as_ref()
+                        .and_then(|d| d.pin.as_ref())
+                        .and_then(|p| p.retries_left);
                     app.screen = Screen::Pin(PinScreen::new(PinKind::Verify, retries, 4));
                     vec![]
                 }
@@ -94,10 +99,17 @@ fn on_done(app: &mut App, done: Done) -> Vec<Effect> {
                 Ok(()) => {
                     app.session.pin = in_flight;
                     if let Some(device) = &mut app.session.device {
-                        device.pin = Some(PinStatus { is_set: true, retries_left: None });
+                        device.pin = Some(PinStatus {
+                            is_set: true,
+                            retries_left: None,
+                        });
                         device.info.options.client_pin = Some(true);
                     }
-                    app.notice = Some(Notice { level: Level::Info, text: "PIN set. Remember it: after 8 wrong tries the key locks for good.".into() });
+                    app.notice = Some(Notice {
+                        level: Level::Info,
+                        text: "PIN set. Remember it: after 8 wrong tries the key locks for good."
+                            .into(),
+                    });
                     after_pin(app);
                 }
                 Err(e) => {
@@ -122,7 +134,9 @@ fn on_done(app: &mut App, done: Done) -> Vec<Effect> {
                     after_pin(app);
                 }
                 Err(e) => {
-                    let Screen::Pin(pin) = &mut app.screen else { return error(app, &e.to_string()) };
+                    let Screen::Pin(pin) = &mut app.screen else {
+                        return error(app, &e.to_string());
+                    };
                     pin.first.clear();
                     pin.last_try_armed = false;
                     match &e {
@@ -156,7 +170,11 @@ fn on_done(app: &mut App, done: Done) -> Vec<Effect> {
                 Screen::Review(_) | Screen::Policy(_) => {
                     app.session.preflight = Some(preflight);
                     if !matches!(app.screen, Screen::Review(_)) {
-                        app.screen = Screen::Review(ReviewScreen { selected: 0, scroll: 0, out_dir: None });
+                        app.screen = Screen::Review(ReviewScreen {
+                            selected: 0,
+                            scroll: 0,
+                            out_dir: None,
+                        });
                     }
                 }
                 _ => {}
@@ -171,7 +189,14 @@ fn on_done(app: &mut App, done: Done) -> Vec<Effect> {
                     if matches!(prepared.status, ModeStatus::Created | ModeStatus::Replaced) {
                         app.session.changed = true;
                     }
-                    set_progress(app, index, ModeState::Prepared { status: prepared.status, fingerprint: prepared.fingerprint });
+                    set_progress(
+                        app,
+                        index,
+                        ModeState::Prepared {
+                            status: prepared.status,
+                            fingerprint: prepared.fingerprint,
+                        },
+                    );
                     prepare_next(app, index + 1)
                 }
                 Err(e) => {
@@ -180,9 +205,24 @@ fn on_done(app: &mut App, done: Done) -> Vec<Effect> {
                     }
                     let retry = retryable(&e);
                     let mode = mode_name(app, index);
-                    let hint = if retry { format!(" Press r to try {mode} again, or Esc to go back.") } else { " Press Esc to go back.".into() };
-                    app.notice = Some(Notice { level: Level::Error, text: format!("{e}.{hint}").replace("..", ".") });
-                    set_progress(app, index, ModeState::Failed { message: e.to_string(), kind: failure_kind(&e), retry });
+                    let hint = if retry {
+                        format!(" Press r to try {mode} again, or Esc to go back.")
+                    } else {
+                        " Press Esc to go back.".into()
+                    };
+                    app.notice = Some(Notice {
+                        level: Level::Error,
+                        text: format!("{e}.{hint}").replace("..", "."),
+                    });
+                    set_progress(
+                        app,
+                        index,
+                        ModeState::Failed {
+                            message: e.to_string(),
+                            kind: failure_kind(&e),
+                            retry,
+                        },
+                    );
                     vec![]
                 }
             }
@@ -194,16 +234,37 @@ fn on_done(app: &mut App, done: Done) -> Vec<Effect> {
                     set_progress(app, index, ModeState::Written(Box::new(outcome)));
                 }
                 Err(e) => {
-                    app.notice = Some(Notice { level: Level::Error, text: e.to_string() });
-                    set_progress(app, index, ModeState::Failed { message: e.to_string(), kind: failure_kind(&e), retry: false });
+                    app.notice = Some(Notice {
+                        level: Level::Error,
+                        text: e.to_string(),
+                    });
+                    set_progress(
+                        app,
+                        index,
+                        ModeState::Failed {
+                            message: e.to_string(),
+                            kind: failure_kind(&e),
+                            retry: false,
+                        },
+                    );
                 }
             }
-            let writing = app.session.progress.iter().any(|s| matches!(s, ModeState::Writing));
-            let all_written = app.session.progress.iter().all(|s| matches!(s, ModeState::Written(_)));
+            let writing = app
+                .session
+                .progress
+                .iter()
+                .any(|s| matches!(s, ModeState::Writing));
+            let all_written = app
+                .session
+                .progress
+                .iter()
+                .all(|s| matches!(s, ModeState::Written(_)));
             if !writing && all_written {
                 finish_enroll(app);
             } else if writing {
-                app.pending = Some(Pending { what: "Writing the key files".into() });
+                app.pending = Some(Pending {
+                    what: "Writing the key files".into(),
+                });
             }
             vec![]
         }
@@ -224,7 +285,10 @@ fn on_done(app: &mut App, done: Done) -> Vec<Effect> {
                 Ok(report) => {
                     app.session.audit_error = None;
                     app.session.audit_report = Some(report);
-                    app.screen = Screen::AuditFindings { selected: 0, scroll: 0 };
+                    app.screen = Screen::AuditFindings {
+                        selected: 0,
+                        scroll: 0,
+                    };
                 }
                 Err(problem) => {
                     app.session.audit_report = None;
@@ -237,8 +301,15 @@ fn on_done(app: &mut App, done: Done) -> Vec<Effect> {
         Done::Crashed(text) => {
             app.touch = None;
             for state in &mut app.session.progress {
-                if matches!(state, ModeState::Working | ModeState::Touch | ModeState::Writing) {
-                    *state = ModeState::Failed { message: text.clone(), kind: "crash".into(), retry: true };
+                if matches!(
+                    state,
+                    ModeState::Working | ModeState::Touch | ModeState::Writing
+                ) {
+                    *state = ModeState::Failed {
+                        message: text.clone(),
+                        kind: "crash".into(),
+                        retry: true,
+                    };
                 }
             }
             error(app, &text)
@@ -258,7 +329,10 @@ fn on_enroll_event(app: &mut App, event: EnrollEvent) {
 }
 
 fn error(app: &mut App, text: &str) -> Vec<Effect> {
-    app.notice = Some(Notice { level: Level::Error, text: text.to_string() });
+    app.notice = Some(Notice {
+        level: Level::Error,
+        text: text.to_string(),
+    });
     vec![]
 }
 
@@ -269,11 +343,22 @@ fn set_progress(app: &mut App, index: usize, state: ModeState) {
 }
 
 fn plan_index(app: &App, mode: &str) -> Option<usize> {
-    app.session.policy.as_ref()?.plan.keys.iter().position(|k| k.mode == mode)
+    app.session
+        .policy
+        .as_ref()?
+        .plan
+        .keys
+        .iter()
+        .position(|k| k.mode == mode)
 }
 
 fn mode_name(app: &App, index: usize) -> String {
-    app.session.policy.as_ref().and_then(|p| p.plan.keys.get(index)).map(|k| k.mode.clone()).unwrap_or_default()
+    app.session
+        .policy
+        .as_ref()
+        .and_then(|p| p.plan.keys.get(index))
+        .map(|k| k.mode.clone())
+        .unwrap_or_default()
 }
 
 /// Whether trying the same mode again can help (a refused touch, a key pulled and put back).
@@ -281,7 +366,11 @@ fn retryable(e: &EnrollError) -> bool {
     match e.device_error() {
         Some(d) => !matches!(
             d,
-            DeviceError::PinBlocked | DeviceError::UnsupportedAlgorithm { .. } | DeviceError::UnsupportedOption { .. } | DeviceError::KeyStoreFull | DeviceError::CredentialExcluded
+            DeviceError::PinBlocked
+                | DeviceError::UnsupportedAlgorithm { .. }
+                | DeviceError::UnsupportedOption { .. }
+                | DeviceError::KeyStoreFull
+                | DeviceError::CredentialExcluded
         ),
         None => false,
     }
@@ -304,7 +393,12 @@ fn start_flow(app: &mut App, flow: Flow) -> Vec<Effect> {
     match flow {
         Flow::Enroll | Flow::Recover => device_step(app),
         Flow::Explain => {
-            app.screen = Screen::Policy(PolicyScreen { selected: 0, path: TextInput::default(), editing: false, error: None });
+            app.screen = Screen::Policy(PolicyScreen {
+                selected: 0,
+                path: TextInput::default(),
+                editing: false,
+                error: None,
+            });
             vec![]
         }
         Flow::Audit => {
@@ -320,21 +414,33 @@ fn start_flow(app: &mut App, flow: Flow) -> Vec<Effect> {
 }
 
 fn device_step(app: &mut App) -> Vec<Effect> {
-    app.screen = Screen::Devices { selected: 0, loading: false };
+    app.screen = Screen::Devices {
+        selected: 0,
+        loading: false,
+    };
     if app.options.simulate {
-        app.pending = Some(Pending { what: "Starting the simulated key".into() });
+        app.pending = Some(Pending {
+            what: "Starting the simulated key".into(),
+        });
         return vec![Effect::Open(Target::Simulated)];
     }
     if let Some(path) = app.options.device.clone() {
-        app.pending = Some(Pending { what: format!("Opening {path}") });
+        app.pending = Some(Pending {
+            what: format!("Opening {path}"),
+        });
         return vec![Effect::Open(Target::Path(path))];
     }
     list_devices(app)
 }
 
 fn list_devices(app: &mut App) -> Vec<Effect> {
-    app.screen = Screen::Devices { selected: 0, loading: true };
-    app.pending = Some(Pending { what: "Looking for security keys".into() });
+    app.screen = Screen::Devices {
+        selected: 0,
+        loading: true,
+    };
+    app.pending = Some(Pending {
+        what: "Looking for security keys".into(),
+    });
     vec![Effect::ListDevices]
 }
 
@@ -377,7 +483,11 @@ fn leave_text(app: &App) -> String {
 
 fn request_quit(app: &mut App) -> Vec<Effect> {
     if app.session.changed && !app.session.finished {
-        app.confirm = Some(Confirm { title: "Quit skset?".into(), text: leave_text(app), action: ConfirmAction::Quit });
+        app.confirm = Some(Confirm {
+            title: "Quit skset?".into(),
+            text: leave_text(app),
+            action: ConfirmAction::Quit,
+        });
         return vec![];
     }
     app.quit = true;
@@ -385,8 +495,12 @@ fn request_quit(app: &mut App) -> Vec<Effect> {
 }
 
 fn preflight(app: &mut App, what: &str) -> Vec<Effect> {
-    let Some(policy) = &app.session.policy else { return vec![] };
-    app.pending = Some(Pending { what: what.to_string() });
+    let Some(policy) = &app.session.policy else {
+        return vec![];
+    };
+    app.pending = Some(Pending {
+        what: what.to_string(),
+    });
     vec![Effect::Preflight {
         plan: Box::new(policy.plan.clone()),
         pin: app.session.pin.clone(),
@@ -396,14 +510,28 @@ fn preflight(app: &mut App, what: &str) -> Vec<Effect> {
 }
 
 fn pin_min_length(app: &App) -> usize {
-    let device = app.session.device.as_ref().map(|d| d.info.min_pin_length as usize).unwrap_or(Pin::MIN_CODE_POINTS);
-    let policy = app.session.policy.as_ref().map(|p| usize::from(p.plan.min_pin_length)).unwrap_or(Pin::MIN_CODE_POINTS);
+    let device = app
+        .session
+        .device
+        .as_ref()
+        .map(|d| d.info.min_pin_length as usize)
+        .unwrap_or(Pin::MIN_CODE_POINTS);
+    let policy = app
+        .session
+        .policy
+        .as_ref()
+        .map(|p| usize::from(p.plan.min_pin_length))
+        .unwrap_or(Pin::MIN_CODE_POINTS);
     device.max(policy).max(Pin::MIN_CODE_POINTS)
 }
 
 fn pin_step(app: &mut App) {
     let status = app.session.device.as_ref().and_then(|d| d.pin.clone());
-    let kind = if status.as_ref().is_some_and(|s| s.is_set) { PinKind::Verify } else { PinKind::Set };
+    let kind = if status.as_ref().is_some_and(|s| s.is_set) {
+        PinKind::Verify
+    } else {
+        PinKind::Set
+    };
     let retries = status.and_then(|s| s.retries_left);
     app.screen = Screen::Pin(PinScreen::new(kind, retries, pin_min_length(app)));
 }
@@ -413,7 +541,12 @@ fn after_pin(app: &mut App) {
         Some(PolicySource::File(path)) => (1, TextInput::new(path.display().to_string())),
         _ => (0, TextInput::default()),
     };
-    app.screen = Screen::Policy(PolicyScreen { selected: preselect.0, path: preselect.1, editing: false, error: None });
+    app.screen = Screen::Policy(PolicyScreen {
+        selected: preselect.0,
+        path: preselect.1,
+        editing: false,
+        error: None,
+    });
 }
 
 fn on_policy_loaded(app: &mut App, policy: LoadedPolicy) -> Vec<Effect> {
@@ -422,7 +555,10 @@ fn on_policy_loaded(app: &mut App, policy: LoadedPolicy) -> Vec<Effect> {
         Flow::Enroll => {
             app.session.options = Default::default();
             app.session.preflight = None;
-            let what = format!("Looking at the key and at {}", app.show_path(&app.session.out_dir));
+            let what = format!(
+                "Looking at the key and at {}",
+                app.show_path(&app.session.out_dir)
+            );
             preflight(app, &what)
         }
         Flow::Recover => {
@@ -437,17 +573,31 @@ fn on_policy_loaded(app: &mut App, policy: LoadedPolicy) -> Vec<Effect> {
 }
 
 fn start_generate(app: &mut App) -> Vec<Effect> {
-    let n = app.session.policy.as_ref().map(|p| p.plan.keys.len()).unwrap_or(0);
+    let n = app
+        .session
+        .policy
+        .as_ref()
+        .map(|p| p.plan.keys.len())
+        .unwrap_or(0);
     app.session.progress = vec![ModeState::Waiting; n];
     app.screen = Screen::Generate;
     prepare_next(app, 0)
 }
 
 fn prepare_next(app: &mut App, index: usize) -> Vec<Effect> {
-    let (Some(policy), Some(preflight)) = (&app.session.policy, &app.session.preflight) else { return vec![] };
+    let (Some(policy), Some(preflight)) = (&app.session.policy, &app.session.preflight) else {
+        return vec![];
+    };
     if let (Some(key), Some(decided)) = (policy.plan.keys.get(index), preflight.modes.get(index)) {
-        let effect = Effect::Prepare { index, key: Box::new(key.clone()), decided: Box::new(decided.clone()), pin: app.session.pin.clone() };
-        app.pending = Some(Pending { what: format!("Making the {} key", key.mode) });
+        let effect = Effect::Prepare {
+            index,
+            key: Box::new(key.clone()),
+            decided: Box::new(decided.clone()),
+            pin: app.session.pin.clone(),
+        };
+        app.pending = Some(Pending {
+            what: format!("Making the {} key", key.mode),
+        });
         set_progress(app, index, ModeState::Working);
         return vec![effect];
     }
@@ -457,7 +607,16 @@ fn prepare_next(app: &mut App, index: usize) -> Vec<Effect> {
         .keys
         .iter()
         .zip(&app.session.progress)
-        .filter(|(k, s)| k.passphrase == PassphraseRule::Required && !matches!(s, ModeState::Prepared { status: ModeStatus::AlreadyEnrolled, .. }))
+        .filter(|(k, s)| {
+            k.passphrase == PassphraseRule::Required
+                && !matches!(
+                    s,
+                    ModeState::Prepared {
+                        status: ModeStatus::AlreadyEnrolled,
+                        ..
+                    }
+                )
+        })
         .map(|(k, _)| k.mode.clone())
         .collect();
     if needs.is_empty() {
@@ -469,22 +628,35 @@ fn prepare_next(app: &mut App, index: usize) -> Vec<Effect> {
 }
 
 fn start_write(app: &mut App, secrets: Secrets) -> Vec<Effect> {
-    let (Some(policy), Some(preflight)) = (&app.session.policy, &app.session.preflight) else { return vec![] };
+    let (Some(policy), Some(preflight)) = (&app.session.policy, &app.session.preflight) else {
+        return vec![];
+    };
     let items: Vec<_> = policy
         .plan
         .keys
         .iter()
         .zip(&preflight.modes)
         .enumerate()
-        .filter(|(i, _)| matches!(app.session.progress.get(*i), Some(ModeState::Prepared { .. })))
+        .filter(|(i, _)| {
+            matches!(
+                app.session.progress.get(*i),
+                Some(ModeState::Prepared { .. })
+            )
+        })
         .map(|(i, (k, m))| (i, k.clone(), m.clone()))
         .collect();
     for (i, _, _) in &items {
         app.session.progress[*i] = ModeState::Writing;
     }
     app.screen = Screen::Generate;
-    app.pending = Some(Pending { what: "Writing the key files".into() });
-    vec![Effect::Write { items, secrets, out_dir: app.session.out_dir.clone() }]
+    app.pending = Some(Pending {
+        what: "Writing the key files".into(),
+    });
+    vec![Effect::Write {
+        items,
+        secrets,
+        out_dir: app.session.out_dir.clone(),
+    }]
 }
 
 fn finish_enroll(app: &mut App) {
@@ -492,7 +664,12 @@ fn finish_enroll(app: &mut App) {
     app.pending = None;
     match summary::authorized_keys(app) {
         Ok(accounts) => app.session.accounts = accounts,
-        Err(e) => app.notice = Some(Notice { level: Level::Error, text: e }),
+        Err(e) => {
+            app.notice = Some(Notice {
+                level: Level::Error,
+                text: e,
+            })
+        }
     }
     app.exit_text = Some(summary::enroll_text(app));
     app.screen = Screen::Summary { scroll: 0 };
@@ -501,7 +678,8 @@ fn finish_enroll(app: &mut App) {
 // ---------------------------------------------------------------- keys
 
 fn is_ctrl_c(key: &KeyEvent) -> bool {
-    key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C'))
+    key.modifiers.contains(KeyModifiers::CONTROL)
+        && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C'))
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
@@ -510,7 +688,14 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
     if is_ctrl_c(&key) {
         // A second Ctrl-C on the question quits for sure.
-        if matches!(app.confirm, Some(Confirm { action: ConfirmAction::Quit, .. })) || app.pending.is_some() && !app.session.changed {
+        if matches!(
+            app.confirm,
+            Some(Confirm {
+                action: ConfirmAction::Quit,
+                ..
+            })
+        ) || app.pending.is_some() && !app.session.changed
+        {
             app.quit = true;
             return vec![];
         }
@@ -558,9 +743,19 @@ fn on_confirm(app: &mut App, confirm: Confirm, key: KeyEvent) -> Vec<Effect> {
                 }
                 // A replaced credential needs its files replaced too. Pre-flight already
                 // looked at the disk: files are there when the mode is enrolled or blocked.
-                let has_files = app.session.preflight.as_ref().and_then(|p| p.mode(&mode)).is_some_and(|m| {
-                    m.replace_files || matches!(m.action, crate::enroll::ModeAction::AlreadyEnrolled | crate::enroll::ModeAction::Blocked { .. })
-                });
+                let has_files = app
+                    .session
+                    .preflight
+                    .as_ref()
+                    .and_then(|p| p.mode(&mode))
+                    .is_some_and(|m| {
+                        m.replace_files
+                            || matches!(
+                                m.action,
+                                crate::enroll::ModeAction::AlreadyEnrolled
+                                    | crate::enroll::ModeAction::Blocked { .. }
+                            )
+                    });
                 if has_files {
                     app.session.options.force = true;
                 }
@@ -608,7 +803,9 @@ fn scroll(scroll: &mut u16, key: &KeyEvent) -> bool {
 }
 
 fn home_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let Screen::Home { selected } = &mut app.screen else { return vec![] };
+    let Screen::Home { selected } = &mut app.screen else {
+        return vec![];
+    };
     if up_down(selected, HOME_ITEMS.len(), &key) {
         return vec![];
     }
@@ -630,7 +827,9 @@ fn home_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 
 fn devices_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let count = app.session.devices.len() + 1;
-    let Screen::Devices { selected, .. } = &mut app.screen else { return vec![] };
+    let Screen::Devices { selected, .. } = &mut app.screen else {
+        return vec![];
+    };
     if up_down(selected, count, &key) {
         return vec![];
     }
@@ -640,16 +839,22 @@ fn devices_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             app.notice = None;
             if let Some(choice) = app.session.devices.get(selected) {
                 let path = choice.summary.path.clone();
-                app.pending = Some(Pending { what: format!("Opening {path}") });
+                app.pending = Some(Pending {
+                    what: format!("Opening {path}"),
+                });
                 vec![Effect::Open(Target::Path(path))]
             } else {
-                app.pending = Some(Pending { what: "Starting the simulated key".into() });
+                app.pending = Some(Pending {
+                    what: "Starting the simulated key".into(),
+                });
                 vec![Effect::Open(Target::Simulated)]
             }
         }
         KeyCode::Char('s') => {
             app.notice = None;
-            app.pending = Some(Pending { what: "Starting the simulated key".into() });
+            app.pending = Some(Pending {
+                what: "Starting the simulated key".into(),
+            });
             vec![Effect::Open(Target::Simulated)]
         }
         KeyCode::Char('r') => {
@@ -668,7 +873,10 @@ pub fn blocking_checks(app: &App) -> Vec<String> {
         .device_checks
         .iter()
         .flat_map(|p| &p.checks)
-        .filter(|c| c.status == CheckStatus::Fail && (c.id == "cred-protect" || c.id == "credential-management" || c.id == "out-dir"))
+        .filter(|c| {
+            c.status == CheckStatus::Fail
+                && (c.id == "cred-protect" || c.id == "credential-management" || c.id == "out-dir")
+        })
         .map(|c| c.message.clone())
         .collect()
 }
@@ -683,7 +891,13 @@ fn checks_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Enter => {
             let blocking = blocking_checks(app);
             if !blocking.is_empty() {
-                return error(app, &format!("This key cannot be used: {}. Press Esc and choose another key.", blocking.join("; ")));
+                return error(
+                    app,
+                    &format!(
+                        "This key cannot be used: {}. Press Esc and choose another key.",
+                        blocking.join("; ")
+                    ),
+                );
             }
             app.notice = None;
             pin_step(app);
@@ -700,12 +914,17 @@ fn back_to_devices(app: &mut App) -> Vec<Effect> {
     if app.session.devices.is_empty() && app.session.devices_error.is_none() {
         return list_devices(app);
     }
-    app.screen = Screen::Devices { selected: 0, loading: false };
+    app.screen = Screen::Devices {
+        selected: 0,
+        loading: false,
+    };
     vec![]
 }
 
 fn pin_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let Screen::Pin(screen) = &mut app.screen else { return vec![] };
+    let Screen::Pin(screen) = &mut app.screen else {
+        return vec![];
+    };
     if screen.blocked {
         return match key.code {
             KeyCode::Esc => back_to_devices(app),
@@ -713,7 +932,11 @@ fn pin_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             _ => vec![],
         };
     }
-    let field = if screen.focus == 0 { &mut screen.first } else { &mut screen.second };
+    let field = if screen.focus == 0 {
+        &mut screen.first
+    } else {
+        &mut screen.second
+    };
     match key.code {
         KeyCode::Char(c) => {
             if !field.push(c) {
@@ -726,7 +949,9 @@ fn pin_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             field.pop();
             vec![]
         }
-        KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down if screen.kind == PinKind::Set => {
+        KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down
+            if screen.kind == PinKind::Set =>
+        {
             screen.focus = 1 - screen.focus;
             vec![]
         }
@@ -744,7 +969,9 @@ fn pin_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 }
 
 fn submit_pin(app: &mut App) -> Vec<Effect> {
-    let Screen::Pin(screen) = &mut app.screen else { return vec![] };
+    let Screen::Pin(screen) = &mut app.screen else {
+        return vec![];
+    };
     screen.error = None;
     match screen.kind {
         PinKind::Verify => {
@@ -764,13 +991,23 @@ fn submit_pin(app: &mut App) -> Vec<Effect> {
                 }
             };
             app.session.pin_in_flight = Some(pin.clone());
-            app.pending = Some(Pending { what: "Checking the PIN with the key".into() });
+            app.pending = Some(Pending {
+                what: "Checking the PIN with the key".into(),
+            });
             vec![Effect::VerifyPin(pin)]
         }
         PinKind::Set => {
-            let too_short = format!("The PIN needs at least {} characters (the policy's and the key's minimum).", screen.min_length);
+            let too_short = format!(
+                "The PIN needs at least {} characters (the policy's and the key's minimum).",
+                screen.min_length
+            );
             let Some(secret) = typed_twice(
-                TwiceFields { first: &mut screen.first, second: &mut screen.second, focus: &mut screen.focus, error: &mut screen.error },
+                TwiceFields {
+                    first: &mut screen.first,
+                    second: &mut screen.second,
+                    focus: &mut screen.focus,
+                    error: &mut screen.error,
+                },
                 screen.min_length,
                 too_short,
                 "The two PINs differ. Type the new PIN again.",
@@ -786,7 +1023,9 @@ fn submit_pin(app: &mut App) -> Vec<Effect> {
                 }
             };
             app.session.pin_in_flight = Some(pin.clone());
-            app.pending = Some(Pending { what: "Setting the PIN".into() });
+            app.pending = Some(Pending {
+                what: "Setting the PIN".into(),
+            });
             vec![Effect::SetPin(pin)]
         }
     }
@@ -794,7 +1033,9 @@ fn submit_pin(app: &mut App) -> Vec<Effect> {
 
 fn policy_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let host_name = app.options.host_name.clone();
-    let Screen::Policy(screen) = &mut app.screen else { return vec![] };
+    let Screen::Policy(screen) = &mut app.screen else {
+        return vec![];
+    };
     if screen.editing {
         match key.code {
             KeyCode::Char(c) => screen.path.push(c),
@@ -808,7 +1049,9 @@ fn policy_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 }
                 screen.error = None;
                 let path = expand_home(&text, app.options.home.as_deref());
-                app.pending = Some(Pending { what: format!("Loading {}", path.display()) });
+                app.pending = Some(Pending {
+                    what: format!("Loading {}", path.display()),
+                });
                 return vec![Effect::LoadPolicyFile { path, host_name }];
             }
             _ => {}
@@ -847,15 +1090,24 @@ fn policy_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 pub fn expand_home(text: &str, home: Option<&std::path::Path>) -> PathBuf {
     match (text.strip_prefix("~/"), home) {
         (Some(rest), Some(home)) => home.join(rest),
-        _ if text == "~" => home.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(text)),
+        _ if text == "~" => home
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(text)),
         _ => PathBuf::from(text),
     }
 }
 
 fn review_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let modes: Vec<String> = app.session.policy.as_ref().map(|p| p.plan.keys.iter().map(|k| k.mode.clone()).collect()).unwrap_or_default();
+    let modes: Vec<String> = app
+        .session
+        .policy
+        .as_ref()
+        .map(|p| p.plan.keys.iter().map(|k| k.mode.clone()).collect())
+        .unwrap_or_default();
     let home = app.options.home.clone();
-    let Screen::Review(screen) = &mut app.screen else { return vec![] };
+    let Screen::Review(screen) = &mut app.screen else {
+        return vec![];
+    };
     if let Some(input) = &mut screen.out_dir {
         match key.code {
             KeyCode::Char(c) => input.push(c),
@@ -894,8 +1146,15 @@ fn review_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         KeyCode::Char('x') => {
-            let Some(mode) = modes.get(screen.selected).cloned() else { return vec![] };
-            let existing = app.session.preflight.as_ref().and_then(|p| p.mode(&mode)).and_then(|m| m.existing.as_ref());
+            let Some(mode) = modes.get(screen.selected).cloned() else {
+                return vec![];
+            };
+            let existing = app
+                .session
+                .preflight
+                .as_ref()
+                .and_then(|p| p.mode(&mode))
+                .and_then(|m| m.existing.as_ref());
             match existing {
                 Some(cred) => {
                     app.confirm = Some(Confirm {
@@ -909,7 +1168,10 @@ fn review_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                     });
                     vec![]
                 }
-                None => error(app, &format!("The key holds nothing for {mode} to replace.")),
+                None => error(
+                    app,
+                    &format!("The key holds nothing for {mode} to replace."),
+                ),
             }
         }
         KeyCode::Char('f') => {
@@ -924,7 +1186,9 @@ fn review_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         KeyCode::Enter => {
-            let Some(preflight) = &app.session.preflight else { return vec![] };
+            let Some(preflight) = &app.session.preflight else {
+                return vec![];
+            };
             if !preflight.ready() {
                 return error(app, "Pre-flight found problems (marked ✗ below, each with its fix). Fix them, or use x/f/o, then Enter.");
             }
@@ -944,7 +1208,11 @@ fn review_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 fn generate_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     match key.code {
         KeyCode::Char('r') => {
-            let failed = app.session.progress.iter().position(|s| matches!(s, ModeState::Failed { retry: true, .. }));
+            let failed = app
+                .session
+                .progress
+                .iter()
+                .position(|s| matches!(s, ModeState::Failed { retry: true, .. }));
             match failed {
                 Some(index) => {
                     app.notice = None;
@@ -957,7 +1225,11 @@ fn generate_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             if app.session.changed {
                 leave_flow(app)
             } else {
-                app.screen = Screen::Review(ReviewScreen { selected: 0, scroll: 0, out_dir: None });
+                app.screen = Screen::Review(ReviewScreen {
+                    selected: 0,
+                    scroll: 0,
+                    out_dir: None,
+                });
                 app.notice = None;
                 vec![]
             }
@@ -968,12 +1240,20 @@ fn generate_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 }
 
 fn passphrase_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let Screen::Passphrase(screen) = &mut app.screen else { return vec![] };
-    let field = if screen.focus == 0 { &mut screen.first } else { &mut screen.second };
+    let Screen::Passphrase(screen) = &mut app.screen else {
+        return vec![];
+    };
+    let field = if screen.focus == 0 {
+        &mut screen.first
+    } else {
+        &mut screen.second
+    };
     match key.code {
         KeyCode::Char(c) => {
             if !field.push(c) {
-                screen.error = Some(format!("A passphrase here is at most {PASSPHRASE_MAX_BYTES} bytes."));
+                screen.error = Some(format!(
+                    "A passphrase here is at most {PASSPHRASE_MAX_BYTES} bytes."
+                ));
             }
             vec![]
         }
@@ -1000,7 +1280,9 @@ fn passphrase_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             let mut secrets = Secrets::default();
             for mode in &modes {
                 // Each clone is its own zeroizing buffer, wiped when `secrets` is dropped.
-                secrets.passphrases.insert(mode.clone(), Passphrase::new(passphrase.clone()));
+                secrets
+                    .passphrases
+                    .insert(mode.clone(), Passphrase::new(passphrase.clone()));
             }
             drop(passphrase);
             start_write(app, secrets)
@@ -1020,7 +1302,12 @@ struct TwiceFields<'a> {
 /// Enter on a new PIN or passphrase typed twice: from the first field to the second once it
 /// is long enough, then the secret when both match (both fields cleared either way a
 /// mismatch happens). `None` means: keep typing, the message says why.
-fn typed_twice(f: TwiceFields<'_>, min_chars: usize, too_short: String, differ: &str) -> Option<zeroize::Zeroizing<String>> {
+fn typed_twice(
+    f: TwiceFields<'_>,
+    min_chars: usize,
+    too_short: String,
+    differ: &str,
+) -> Option<zeroize::Zeroizing<String>> {
     if *f.focus == 0 {
         if f.first.chars() < min_chars {
             *f.error = Some(too_short);
@@ -1060,14 +1347,18 @@ fn recover_ready_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         KeyCode::Enter => {
-            let (Some(policy), Some(pin)) = (&app.session.policy, &app.session.pin) else { return vec![] };
+            let (Some(policy), Some(pin)) = (&app.session.policy, &app.session.pin) else {
+                return vec![];
+            };
             let effect = Effect::Recover {
                 plan: Box::new(policy.plan.clone()),
                 pin: pin.clone(),
                 out_dir: app.session.out_dir.clone(),
                 force: app.session.recover_force,
             };
-            app.pending = Some(Pending { what: "Reading the resident keys and writing their files".into() });
+            app.pending = Some(Pending {
+                what: "Reading the resident keys and writing their files".into(),
+            });
             vec![effect]
         }
         KeyCode::Esc => {
@@ -1080,8 +1371,15 @@ fn recover_ready_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 }
 
 fn explain_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let count = app.session.policy.as_ref().map(|p| p.explanations.len()).unwrap_or(0);
-    let Screen::Explain { mode, scroll: s } = &mut app.screen else { return vec![] };
+    let count = app
+        .session
+        .policy
+        .as_ref()
+        .map(|p| p.explanations.len())
+        .unwrap_or(0);
+    let Screen::Explain { mode, scroll: s } = &mut app.screen else {
+        return vec![];
+    };
     if scroll(s, &key) {
         return vec![];
     }
@@ -1101,7 +1399,12 @@ fn explain_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         KeyCode::Esc => {
-            app.screen = Screen::Policy(PolicyScreen { selected: 0, path: TextInput::default(), editing: false, error: None });
+            app.screen = Screen::Policy(PolicyScreen {
+                selected: 0,
+                path: TextInput::default(),
+                editing: false,
+                error: None,
+            });
             vec![]
         }
         KeyCode::Char('q') => request_quit(app),
@@ -1112,7 +1415,10 @@ fn explain_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 // ---------------------------------------------------------------- audit
 
 /// The form's fields as a request, `~/` expanded; the disk is not looked at here.
-pub fn audit_request(form: &AuditForm, home: Option<&std::path::Path>) -> Result<AuditRequest, String> {
+pub fn audit_request(
+    form: &AuditForm,
+    home: Option<&std::path::Path>,
+) -> Result<AuditRequest, String> {
     let path = |field: usize| form.value(field).map(|v| expand_home(v, home));
     let request = AuditRequest {
         policy: path(AUDIT_POLICY),
@@ -1120,8 +1426,14 @@ pub fn audit_request(form: &AuditForm, home: Option<&std::path::Path>) -> Result
         authorized_keys: path(AUDIT_AUTHORIZED_KEYS).map(|p| p.to_string_lossy().into_owned()),
         ssh_config: path(AUDIT_SSH_CONFIG),
     };
-    if request.ssh_dir.is_none() && request.authorized_keys.is_none() && request.ssh_config.is_none() {
-        return Err("Nothing to audit: give an ssh dir, an authorized_keys file or an ssh_config file.".into());
+    if request.ssh_dir.is_none()
+        && request.authorized_keys.is_none()
+        && request.ssh_config.is_none()
+    {
+        return Err(
+            "Nothing to audit: give an ssh dir, an authorized_keys file or an ssh_config file."
+                .into(),
+        );
     }
     Ok(request)
 }
@@ -1133,7 +1445,9 @@ fn start_audit(app: &mut App, request: AuditRequest) -> Vec<Effect> {
         .map(|p| app.show_path(p))
         .chain(request.authorized_keys.clone())
         .collect();
-    app.pending = Some(Pending { what: format!("Auditing {}", what.join(", ")) });
+    app.pending = Some(Pending {
+        what: format!("Auditing {}", what.join(", ")),
+    });
     app.session.audit_request = Some(request.clone());
     vec![Effect::Audit(request)]
 }
@@ -1151,7 +1465,9 @@ fn audit_form_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
         KeyCode::Backspace => field.pop(),
         KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % AUDIT_FIELDS.len(),
-        KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + AUDIT_FIELDS.len() - 1) % AUDIT_FIELDS.len(),
+        KeyCode::BackTab | KeyCode::Up => {
+            form.focus = (form.focus + AUDIT_FIELDS.len() - 1) % AUDIT_FIELDS.len()
+        }
         KeyCode::Enter => match audit_request(form, app.options.home.as_deref()) {
             Ok(request) => {
                 form.error = None;
@@ -1166,8 +1482,19 @@ fn audit_form_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 }
 
 fn audit_findings_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let count = app.session.audit_report.as_ref().map(|r| r.findings.len()).unwrap_or(0);
-    let Screen::AuditFindings { selected, scroll: s } = &mut app.screen else { return vec![] };
+    let count = app
+        .session
+        .audit_report
+        .as_ref()
+        .map(|r| r.findings.len())
+        .unwrap_or(0);
+    let Screen::AuditFindings {
+        selected,
+        scroll: s,
+    } = &mut app.screen
+    else {
+        return vec![];
+    };
     let before = *selected;
     if up_down(selected, count, &key) {
         if *selected != before {

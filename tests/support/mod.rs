@@ -35,7 +35,11 @@ impl TestKey {
 
 /// Deadlines short enough that a hang fails the test quickly, long enough for a loaded CI.
 pub fn fast_options() -> CtapOptions {
-    CtapOptions { deadline: Duration::from_secs(10), touch_deadline: Duration::from_secs(15), events: None }
+    CtapOptions {
+        deadline: Duration::from_secs(10),
+        touch_deadline: Duration::from_secs(15),
+        events: None,
+    }
 }
 
 /// Starts a virtual key, or says why this machine cannot (and the test then returns early).
@@ -48,8 +52,12 @@ pub fn virtual_key_with(options: Options) -> Option<TestKey> {
         eprintln!("SKIPPED: /dev/fuse is missing, so the virtual key cannot be served (see docs/testing.md)");
         return None;
     }
-    let dir = tempfile::Builder::new().prefix("skset-test-key-").tempdir().expect("temp dir");
-    let key = VirtualKey::start(dir.path(), options).expect("start the virtual key (needs root or fusermount3)");
+    let dir = tempfile::Builder::new()
+        .prefix("skset-test-key-")
+        .tempdir()
+        .expect("temp dir");
+    let key = VirtualKey::start(dir.path(), options)
+        .expect("start the virtual key (needs root or fusermount3)");
     Some(TestKey { key, dir })
 }
 

@@ -6,14 +6,20 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use skset::device::{DeviceInfo, DeviceOptions, DeviceSummary, KeyAlgorithm, PinStatus, ResidentCredential};
+use skset::device::{
+    DeviceInfo, DeviceOptions, DeviceSummary, KeyAlgorithm, PinStatus, ResidentCredential,
+};
 use skset::enroll::recover::{RecoverReport, Skipped};
-use skset::enroll::{Check, CheckStatus, ModeAction, ModeOutcome, ModePreflight, ModeStatus, Preflight};
+use skset::enroll::{
+    Check, CheckStatus, ModeAction, ModeOutcome, ModePreflight, ModeStatus, Preflight,
+};
 use skset::openssh::public_key::{fingerprint, render_public_key_line};
 use skset::openssh::sk_key::{SkAlgorithm, SkCredential};
 use skset::tui::app::{App, WizardOptions};
 use skset::tui::effects::{load_policy, Effect};
-use skset::tui::message::{DeviceChoice, Done, LoadedPolicy, Msg, OpenedDevice, PolicySource, PreparedSummary};
+use skset::tui::message::{
+    DeviceChoice, Done, LoadedPolicy, Msg, OpenedDevice, PolicySource, PreparedSummary,
+};
 use skset::tui::theme::Theme;
 use skset::tui::update::update;
 use std::path::PathBuf;
@@ -49,7 +55,13 @@ pub fn info(path: &str, pin_set: bool) -> DeviceInfo {
         cose_algorithms: vec![-8, -7],
         ssh_algorithms: vec![KeyAlgorithm::Ed25519, KeyAlgorithm::EcdsaP256],
         extensions: vec!["credProtect".into(), "hmac-secret".into()],
-        options: DeviceOptions { resident_keys: true, client_pin: Some(pin_set), user_presence: true, user_verification: None, credential_management: true },
+        options: DeviceOptions {
+            resident_keys: true,
+            client_pin: Some(pin_set),
+            user_presence: true,
+            user_verification: None,
+            credential_management: true,
+        },
         cred_protect: true,
         remaining_discoverable_credentials: Some(25),
         min_pin_length: 4,
@@ -64,8 +76,26 @@ pub fn choices() -> Vec<DeviceChoice> {
     old.firmware_version = Some(0x050202);
     old.ssh_algorithms = vec![KeyAlgorithm::EcdsaP256];
     vec![
-        DeviceChoice { summary: DeviceSummary { path: "/dev/hidraw3".into(), product: "YubiKey 5 NFC".into(), vendor_id: 0x1050, product_id: 0x0407 }, info: Some(info("/dev/hidraw3", false)), error: None },
-        DeviceChoice { summary: DeviceSummary { path: "/dev/hidraw7".into(), product: "Security Key by Yubico".into(), vendor_id: 0x1050, product_id: 0x0120 }, info: Some(old), error: None },
+        DeviceChoice {
+            summary: DeviceSummary {
+                path: "/dev/hidraw3".into(),
+                product: "YubiKey 5 NFC".into(),
+                vendor_id: 0x1050,
+                product_id: 0x0407,
+            },
+            info: Some(info("/dev/hidraw3", false)),
+            error: None,
+        },
+        DeviceChoice {
+            summary: DeviceSummary {
+                path: "/dev/hidraw7".into(),
+                product: "Security Key by Yubico".into(),
+                vendor_id: 0x1050,
+                product_id: 0x0120,
+            },
+            info: Some(old),
+            error: None,
+        },
     ]
 }
 
@@ -73,7 +103,10 @@ pub fn opened(pin_set: bool, retries: Option<u32>) -> OpenedDevice {
     OpenedDevice {
         path: "/dev/hidraw3".into(),
         info: info("/dev/hidraw3", pin_set),
-        pin: Some(PinStatus { is_set: pin_set, retries_left: if pin_set { retries } else { None } }),
+        pin: Some(PinStatus {
+            is_set: pin_set,
+            retries_left: if pin_set { retries } else { None },
+        }),
         simulated: false,
     }
 }
@@ -83,7 +116,12 @@ pub fn builtin() -> LoadedPolicy {
 }
 
 fn check(id: &str, status: CheckStatus, message: &str, fix: Option<&str>) -> Check {
-    Check { id: id.into(), status, message: message.into(), fix: fix.map(String::from) }
+    Check {
+        id: id.into(),
+        status,
+        message: message.into(),
+        fix: fix.map(String::from),
+    }
 }
 
 /// Pre-flight as the engine answers for a fresh key without PIN (device checks).
@@ -93,7 +131,12 @@ pub fn device_checks() -> Preflight {
     p.checks.retain(|c| c.id != "pin-length");
     for c in &mut p.checks {
         if c.id == "pin-set" {
-            *c = check("pin-set", CheckStatus::Fail, "this key has no PIN yet", Some("set one of at least 6 characters: skset pin set"));
+            *c = check(
+                "pin-set",
+                CheckStatus::Fail,
+                "this key has no PIN yet",
+                Some("set one of at least 6 characters: skset pin set"),
+            );
         }
     }
     p
@@ -102,19 +145,66 @@ pub fn device_checks() -> Preflight {
 /// Pre-flight with the PIN, nothing on the key or on disk: every mode is created.
 pub fn review_preflight() -> Preflight {
     let plan = builtin().plan;
-    let mut checks: Vec<Check> = plan.keys.iter().map(|k| check(&format!("algorithm:{}", k.mode), CheckStatus::Pass, &format!("{}: Ed25519", k.mode), None)).collect();
-    checks.push(check("cred-protect", CheckStatus::Pass, "credProtect is supported", None));
-    checks.push(check("credential-management", CheckStatus::Pass, "credential management is supported", None));
+    let mut checks: Vec<Check> = plan
+        .keys
+        .iter()
+        .map(|k| {
+            check(
+                &format!("algorithm:{}", k.mode),
+                CheckStatus::Pass,
+                &format!("{}: Ed25519", k.mode),
+                None,
+            )
+        })
+        .collect();
+    checks.push(check(
+        "cred-protect",
+        CheckStatus::Pass,
+        "credProtect is supported",
+        None,
+    ));
+    checks.push(check(
+        "credential-management",
+        CheckStatus::Pass,
+        "credential management is supported",
+        None,
+    ));
     checks.push(check("pin-set", CheckStatus::Pass, "a PIN is set", None));
-    checks.push(check("pin-length", CheckStatus::Pass, "the PIN meets the policy's minimum of 6", None));
-    checks.push(check("slots", CheckStatus::Pass, "25 free resident slots, 3 needed", None));
-    checks.push(check("out-dir", CheckStatus::Pass, "/home/user/.ssh is private (0700)", None));
+    checks.push(check(
+        "pin-length",
+        CheckStatus::Pass,
+        "the PIN meets the policy's minimum of 6",
+        None,
+    ));
+    checks.push(check(
+        "slots",
+        CheckStatus::Pass,
+        "25 free resident slots, 3 needed",
+        None,
+    ));
+    checks.push(check(
+        "out-dir",
+        CheckStatus::Pass,
+        "/home/user/.ssh is private (0700)",
+        None,
+    ));
     let modes = plan
         .keys
         .iter()
-        .map(|k| ModePreflight { mode: k.mode.clone(), algorithm: Some(KeyAlgorithm::Ed25519), action: ModeAction::Create, existing: None, replace_files: false })
+        .map(|k| ModePreflight {
+            mode: k.mode.clone(),
+            algorithm: Some(KeyAlgorithm::Ed25519),
+            action: ModeAction::Create,
+            existing: None,
+            replace_files: false,
+        })
         .collect();
-    Preflight { device: info("/dev/hidraw3", true), checks, modes, foreign_credentials: vec![] }
+    Preflight {
+        device: info("/dev/hidraw3", true),
+        checks,
+        modes,
+        foreign_credentials: vec![],
+    }
 }
 
 pub fn resident(application: &str, user: &str) -> ResidentCredential {
@@ -136,21 +226,35 @@ pub fn collision_preflight() -> Preflight {
     let mut p = review_preflight();
     p.modes[0].action = ModeAction::Adopt;
     p.modes[0].existing = Some(resident("ssh:root", "root"));
-    p.modes[1].action = ModeAction::Blocked { reason: "/home/user/.ssh/id_sudo already exists".into(), fix: "move it away, or add --force to replace it (a backup is kept)".into() };
+    p.modes[1].action = ModeAction::Blocked {
+        reason: "/home/user/.ssh/id_sudo already exists".into(),
+        fix: "move it away, or add --force to replace it (a backup is kept)".into(),
+    };
     p.checks.push(check(
         "existing:root",
         CheckStatus::Warn,
         "YubiKey 5 NFC already holds a credential for ssh:root (user root); skset keeps it and writes its files",
         Some("to make a new one instead, which stops the old one from working anywhere: --replace-existing root"),
     ));
-    p.checks.push(check("files:sudo", CheckStatus::Fail, "/home/user/.ssh/id_sudo already exists", Some("move it away, or add --force to replace it (a backup is kept)")));
+    p.checks.push(check(
+        "files:sudo",
+        CheckStatus::Fail,
+        "/home/user/.ssh/id_sudo already exists",
+        Some("move it away, or add --force to replace it (a backup is kept)"),
+    ));
     p.foreign_credentials = vec![resident("ssh:", "")];
     p
 }
 
 /// A deterministic credential for a mode, as the engine would render it.
 pub fn credential(index: usize, application: &str, flags: u8) -> SkCredential {
-    SkCredential { algorithm: SkAlgorithm::Ed25519, public_key: vec![index as u8 + 1; 32], application: application.into(), flags, key_handle: vec![index as u8; 16] }
+    SkCredential {
+        algorithm: SkAlgorithm::Ed25519,
+        public_key: vec![index as u8 + 1; 32],
+        application: application.into(),
+        flags,
+        key_handle: vec![index as u8; 16],
+    }
 }
 
 pub fn outcome(index: usize, status: ModeStatus) -> ModeOutcome {
@@ -163,15 +267,26 @@ pub fn outcome(index: usize, status: ModeStatus) -> ModeOutcome {
         status,
         algorithm: KeyAlgorithm::Ed25519,
         fingerprint: fingerprint(&cred).unwrap(),
-        public_key_line: render_public_key_line(&cred, &key.comment).unwrap().trim_end().to_string(),
-        files: vec![dir.join(&key.private_key_file), dir.join(&key.public_key_file), dir.join(&key.attestation_file), dir.join(skset::enroll::challenge_file(&key.attestation_file))],
+        public_key_line: render_public_key_line(&cred, &key.comment)
+            .unwrap()
+            .trim_end()
+            .to_string(),
+        files: vec![
+            dir.join(&key.private_key_file),
+            dir.join(&key.public_key_file),
+            dir.join(&key.attestation_file),
+            dir.join(skset::enroll::challenge_file(&key.attestation_file)),
+        ],
         backups: vec![],
         attestation_written: true,
     }
 }
 
 pub fn prepared(index: usize) -> PreparedSummary {
-    PreparedSummary { status: ModeStatus::Created, fingerprint: outcome(index, ModeStatus::Created).fingerprint }
+    PreparedSummary {
+        status: ModeStatus::Created,
+        fingerprint: outcome(index, ModeStatus::Created).fingerprint,
+    }
 }
 
 pub fn recover_report() -> RecoverReport {
@@ -196,7 +311,10 @@ pub fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
 }
 
 pub fn ctrl_c(app: &mut App) -> Vec<Effect> {
-    update(app, Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)))
+    update(
+        app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    )
 }
 
 pub fn type_text(app: &mut App, text: &str) {
@@ -220,14 +338,23 @@ pub fn app_at_review(preflight: Preflight) -> App {
     assert_eq!(names(&press(&mut app, KeyCode::Enter)), ["ListDevices"]);
     done(&mut app, Done::Devices(Ok(choices())));
     assert_eq!(names(&press(&mut app, KeyCode::Enter)), ["Open"]);
-    assert_eq!(names(&done(&mut app, Done::Opened(Ok(opened(true, Some(8)))))), ["Preflight"]);
+    assert_eq!(
+        names(&done(&mut app, Done::Opened(Ok(opened(true, Some(8)))))),
+        ["Preflight"]
+    );
     let mut checks = review_preflight();
     checks.checks.retain(|c| c.id != "pin-length");
     done(&mut app, Done::Preflight(Ok(checks)));
     press(&mut app, KeyCode::Enter);
     type_text(&mut app, "424242");
     assert_eq!(names(&press(&mut app, KeyCode::Enter)), ["VerifyPin"]);
-    done(&mut app, Done::PinVerified(Ok(skset::device::CredentialCounts { existing: 0, remaining: 25 })));
+    done(
+        &mut app,
+        Done::PinVerified(Ok(skset::device::CredentialCounts {
+            existing: 0,
+            remaining: 25,
+        })),
+    );
     assert_eq!(names(&press(&mut app, KeyCode::Enter)), ["Preflight"]);
     done(&mut app, Done::Preflight(Ok(preflight)));
     app
@@ -235,7 +362,9 @@ pub fn app_at_review(preflight: Preflight) -> App {
 
 pub fn draw(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| skset::tui::view::view(app, frame)).unwrap();
+    terminal
+        .draw(|frame| skset::tui::view::view(app, frame))
+        .unwrap();
     terminal.backend().to_string()
 }
 

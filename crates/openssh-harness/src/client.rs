@@ -21,7 +21,10 @@ pub struct Provider {
 
 impl Provider {
     pub fn new(library: impl Into<PathBuf>, device: impl Into<PathBuf>) -> Provider {
-        Provider { library: library.into(), device: device.into() }
+        Provider {
+            library: library.into(),
+            device: device.into(),
+        }
     }
 
     /// Sets the environment the provider reads. `SKSET_SK_DEBUG` passes through, so
@@ -51,7 +54,10 @@ impl Askpass {
     pub fn new(dir: &Path) -> io::Result<Askpass> {
         fs::create_dir_all(dir)?;
         let dir_text = dir.to_str().filter(|d| !d.contains('\'')).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "askpass directory must be UTF-8 without single quotes")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "askpass directory must be UTF-8 without single quotes",
+            )
         })?;
         let script = format!(
             r#"#!/bin/sh
@@ -81,7 +87,9 @@ cat "$answer"
         let path = dir.join("askpass.sh");
         fs::write(&path, script)?;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o700))?;
-        Ok(Askpass { dir: dir.to_path_buf() })
+        Ok(Askpass {
+            dir: dir.to_path_buf(),
+        })
     }
 
     pub fn script(&self) -> PathBuf {
@@ -126,7 +134,11 @@ cat "$answer"
 
     /// Every prompt so far, oldest first.
     pub fn prompts(&self) -> Vec<String> {
-        fs::read_to_string(self.dir.join("prompts.log")).unwrap_or_default().lines().map(str::to_string).collect()
+        fs::read_to_string(self.dir.join("prompts.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     /// Forgets the prompt log (to look at one command's prompts only).
@@ -139,7 +151,10 @@ cat "$answer"
 
     /// Makes OpenSSH use this askpass for every prompt, tty or not.
     pub fn apply(&self, command: &mut Command) {
-        command.env("SSH_ASKPASS", self.script()).env("SSH_ASKPASS_REQUIRE", "force").env("DISPLAY", ":0");
+        command
+            .env("SSH_ASKPASS", self.script())
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .env("DISPLAY", ":0");
     }
 }
 
@@ -202,7 +217,12 @@ impl Client {
     pub fn new(workdir: &Path, provider: Provider) -> io::Result<Client> {
         fs::create_dir_all(workdir)?;
         let askpass = Askpass::new(&workdir.join("askpass"))?;
-        Ok(Client { provider, askpass, workdir: workdir.to_path_buf(), timeout: crate::COMMAND_TIMEOUT })
+        Ok(Client {
+            provider,
+            askpass,
+            workdir: workdir.to_path_buf(),
+            timeout: crate::COMMAND_TIMEOUT,
+        })
     }
 
     pub fn provider(&self) -> &Provider {
@@ -221,7 +241,11 @@ impl Client {
     /// provider settings leaks in), the provider's and askpass's variables, cwd = workdir.
     pub fn command(&self, program: &str) -> Command {
         let mut command = Command::new(program);
-        command.current_dir(&self.workdir).env_clear().env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin").env("HOME", &self.workdir);
+        command
+            .current_dir(&self.workdir)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
+            .env("HOME", &self.workdir);
         self.provider.apply(&mut command);
         self.askpass.apply(&mut command);
         command
@@ -229,14 +253,22 @@ impl Client {
 
     /// `ssh-keygen ARGS` as is, with `stdin` (e.g. `b"y\n"` for "Overwrite key in token?").
     pub fn keygen(&self, args: &[&str], stdin: &[u8]) -> io::Result<Output> {
-        run(self.command(crate::SSH_KEYGEN).args(args), stdin, self.timeout)
+        run(
+            self.command(crate::SSH_KEYGEN).args(args),
+            stdin,
+            self.timeout,
+        )
     }
 
     /// `ssh-keygen -t KEY_TYPE -w PROVIDER -N "" -f FILE [-O OPTION]...`: an unencrypted key
     /// file (the secret stays on the authenticator). Answers "n" if asked to overwrite.
     pub fn enroll(&self, key_type: &str, file: &Path, options: &[&str]) -> io::Result<Output> {
         let mut command = self.command(crate::SSH_KEYGEN);
-        command.args(["-t", key_type, "-w"]).arg(&self.provider.library).args(["-N", "", "-C", "skset-test", "-f"]).arg(file);
+        command
+            .args(["-t", key_type, "-w"])
+            .arg(&self.provider.library)
+            .args(["-N", "", "-C", "skset-test", "-f"])
+            .arg(file);
         for option in options {
             command.args(["-O", option]);
         }
@@ -248,10 +280,23 @@ impl Client {
         let known_hosts = self.workdir.join(format!("known_hosts-{}", sshd.port()));
         fs::write(&known_hosts, format!("{}\n", sshd.known_hosts_line()?))?;
         let mut command = self.command(crate::SSH);
-        command.args(["-F", "/dev/null", "-T", "-p", &sshd.port().to_string(), "-l", &options.user]);
+        command.args([
+            "-F",
+            "/dev/null",
+            "-T",
+            "-p",
+            &sshd.port().to_string(),
+            "-l",
+            &options.user,
+        ]);
         // ssh takes the first value of an option, so a caller's BatchMode must come first.
         // Batch mode never asks for a key file's passphrase, even through a forced askpass.
-        let batch = options.extra.iter().find(|o| o.starts_with("BatchMode=")).cloned().unwrap_or_else(|| "BatchMode=yes".into());
+        let batch = options
+            .extra
+            .iter()
+            .find(|o| o.starts_with("BatchMode="))
+            .cloned()
+            .unwrap_or_else(|| "BatchMode=yes".into());
         let mut o = vec![
             batch,
             "ConnectTimeout=5".into(),
@@ -289,7 +334,10 @@ impl Client {
             (None, _) => o.push("IdentityFile=none".into()),
         }
         if options.use_provider {
-            o.push(format!("SecurityKeyProvider={}", self.provider.library.display()));
+            o.push(format!(
+                "SecurityKeyProvider={}",
+                self.provider.library.display()
+            ));
         }
         o.extend(options.extra.iter().cloned());
         for option in &o {
@@ -300,7 +348,13 @@ impl Client {
     }
 
     /// Log in as `user` with the key file through the provider and run `command`.
-    pub fn login(&self, sshd: &Sshd, user: &str, key_file: &Path, command: &str) -> io::Result<Output> {
+    pub fn login(
+        &self,
+        sshd: &Sshd,
+        user: &str,
+        key_file: &Path,
+        command: &str,
+    ) -> io::Result<Output> {
         self.ssh(sshd, &SshOptions::key(user, key_file, command))
     }
 
@@ -312,7 +366,11 @@ impl Client {
     /// `ssh-add ARGS` against `agent`, with `-S PROVIDER` already given.
     pub fn ssh_add(&self, agent: &Agent, args: &[&str]) -> io::Result<Output> {
         let mut command = self.command(crate::SSH_ADD);
-        command.env("SSH_AUTH_SOCK", agent.socket()).arg("-S").arg(&self.provider.library).args(args);
+        command
+            .env("SSH_AUTH_SOCK", agent.socket())
+            .arg("-S")
+            .arg(&self.provider.library)
+            .args(args);
         run(&mut command, b"", self.timeout)
     }
 }
@@ -328,7 +386,12 @@ pub fn ssh_login(
     command: &str,
 ) -> io::Result<Output> {
     let workdir = key_file.parent().unwrap_or(Path::new("/tmp"));
-    let client = Client { provider: provider.clone(), askpass: askpass.clone(), workdir: workdir.to_path_buf(), timeout: crate::COMMAND_TIMEOUT };
+    let client = Client {
+        provider: provider.clone(),
+        askpass: askpass.clone(),
+        workdir: workdir.to_path_buf(),
+        timeout: crate::COMMAND_TIMEOUT,
+    };
     client.login(sshd, user, key_file, command)
 }
 
@@ -345,7 +408,11 @@ impl Agent {
         let dir = tempfile::Builder::new().prefix("skset-agent-").tempdir()?;
         let socket = dir.path().join("agent.sock");
         let log = fs::File::create(dir.path().join("agent.log"))?;
-        let pattern = client.provider.library.to_str().ok_or_else(|| io::Error::other("provider path is not UTF-8"))?;
+        let pattern = client
+            .provider
+            .library
+            .to_str()
+            .ok_or_else(|| io::Error::other("provider path is not UTF-8"))?;
         let mut child = client
             .command(crate::SSH_AGENT)
             .arg("-D")
@@ -361,15 +428,23 @@ impl Agent {
         while !socket.exists() {
             if let Some(status) = child.try_wait()? {
                 let log = fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default();
-                return Err(io::Error::other(format!("ssh-agent exited ({status}):\n{log}")));
+                return Err(io::Error::other(format!(
+                    "ssh-agent exited ({status}):\n{log}"
+                )));
             }
             if Instant::now() >= deadline {
                 stop(&mut child);
-                return Err(io::Error::other("ssh-agent did not create its socket within 5s"));
+                return Err(io::Error::other(
+                    "ssh-agent did not create its socket within 5s",
+                ));
             }
             thread::sleep(Duration::from_millis(10));
         }
-        Ok(Agent { child, socket, _dir: dir })
+        Ok(Agent {
+            child,
+            socket,
+            _dir: dir,
+        })
     }
 
     pub fn socket(&self) -> &Path {
@@ -389,13 +464,23 @@ pub fn authorized_line(options: &str, public_key_file: &Path) -> io::Result<Stri
     let public = fs::read_to_string(public_key_file)?;
     let mut fields = public.split_whitespace();
     let (Some(kind), Some(blob)) = (fields.next(), fields.next()) else {
-        return Err(io::Error::other(format!("{} is not a public key file", public_key_file.display())));
+        return Err(io::Error::other(format!(
+            "{} is not a public key file",
+            public_key_file.display()
+        )));
     };
-    Ok(if options.is_empty() { format!("{kind} {blob} test") } else { format!("{options} {kind} {blob} test") })
+    Ok(if options.is_empty() {
+        format!("{kind} {blob} test")
+    } else {
+        format!("{options} {kind} {blob} test")
+    })
 }
 
 /// A remote command and the line it prints. The arithmetic and `id -un` run in the
 /// server's shell, so seeing the line proves the command ran there.
 pub fn remote_marker(tag: &str) -> (String, String) {
-    (format!("echo skset-marker:{tag}:$((6*7)):$(id -un)"), format!("skset-marker:{tag}:42:"))
+    (
+        format!("echo skset-marker:{tag}:$((6*7)):$(id -un)"),
+        format!("skset-marker:{tag}:42:"),
+    )
 }

@@ -19,7 +19,9 @@ mod client;
 mod process;
 mod sshd;
 
-pub use client::{authorized_line, remote_marker, ssh_login, Agent, Askpass, Client, Provider, SshOptions};
+pub use client::{
+    authorized_line, remote_marker, ssh_login, Agent, Askpass, Client, Provider, SshOptions,
+};
 pub use process::{run, Output};
 pub use sshd::{Sshd, SshdOptions, SK_ALGORITHMS};
 
@@ -42,7 +44,9 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn skip_reason() -> Option<String> {
     for tool in [SSHD, SSH, SSH_KEYGEN, SSH_AGENT, SSH_ADD, SSH_SK_HELPER] {
         if !Path::new(tool).exists() {
-            return Some(format!("{tool} is missing (install openssh-server and openssh-client)"));
+            return Some(format!(
+                "{tool} is missing (install openssh-server and openssh-client)"
+            ));
         }
     }
     if !Path::new("/dev/fuse").exists() {

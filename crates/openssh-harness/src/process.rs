@@ -83,7 +83,9 @@ pub fn run(command: &mut Command, stdin: &[u8], timeout: Duration) -> io::Result
     // The tool has exited, but something it started may still hold the pipes (a notifier
     // askpass, a helper). Give them a moment, then kill the rest of the group: it cannot
     // have been reused while those members live.
-    if !(out_reader.finish_within(Duration::from_secs(2)) && err_reader.finish_within(Duration::from_secs(2))) {
+    if !(out_reader.finish_within(Duration::from_secs(2))
+        && err_reader.finish_within(Duration::from_secs(2)))
+    {
         if let Some(group) = pid {
             let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
         }
@@ -93,7 +95,14 @@ pub fn run(command: &mut Command, stdin: &[u8], timeout: Duration) -> io::Result
         err_reader.finish_within(Duration::from_secs(1));
     }
     let (stdout, stderr) = (out_reader.text(), err_reader.text());
-    Ok(Output { command: description, status, stdout, stderr, timed_out, elapsed: started.elapsed() })
+    Ok(Output {
+        command: description,
+        status,
+        stdout,
+        stderr,
+        timed_out,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// A pipe being read on its own thread into a buffer that can be looked at any time.
@@ -106,13 +115,17 @@ struct Drain {
 impl Drain {
     fn finish_within(&mut self, limit: Duration) -> bool {
         if !self.finished {
-            self.finished = !matches!(self.done.recv_timeout(limit), Err(mpsc::RecvTimeoutError::Timeout));
+            self.finished = !matches!(
+                self.done.recv_timeout(limit),
+                Err(mpsc::RecvTimeoutError::Timeout)
+            );
         }
         self.finished
     }
 
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.buffer.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+        String::from_utf8_lossy(&self.buffer.lock().unwrap_or_else(PoisonError::into_inner))
+            .into_owned()
     }
 }
 
@@ -126,7 +139,10 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> Drain {
             loop {
                 match pipe.read(&mut chunk) {
                     Ok(0) => break,
-                    Ok(n) => sink.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(&chunk[..n]),
+                    Ok(n) => sink
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .extend_from_slice(&chunk[..n]),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(_) => break,
                 }
@@ -134,10 +150,18 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> Drain {
         }
         let _ = tx.send(());
     });
-    Drain { buffer, done, finished: false }
+    Drain {
+        buffer,
+        done,
+        finished: false,
+    }
 }
 
-fn wait_bounded(child: &mut Child, timeout: Duration, group: Option<rustix::process::Pid>) -> io::Result<(ExitStatus, bool)> {
+fn wait_bounded(
+    child: &mut Child,
+    timeout: Duration,
+    group: Option<rustix::process::Pid>,
+) -> io::Result<(ExitStatus, bool)> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(status) = child.try_wait()? {
@@ -191,15 +215,28 @@ mod tests {
     #[test]
     fn a_stuck_command_is_killed_with_its_children() {
         let started = Instant::now();
-        let out = run(Command::new("sh").args(["-c", "sleep 30 & sleep 30"]), b"", Duration::from_millis(300)).unwrap();
+        let out = run(
+            Command::new("sh").args(["-c", "sleep 30 & sleep 30"]),
+            b"",
+            Duration::from_millis(300),
+        )
+        .unwrap();
         assert!(out.timed_out, "{out}");
-        assert!(started.elapsed() < Duration::from_secs(5), "the background sleep kept a pipe open");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the background sleep kept a pipe open"
+        );
     }
 
     #[test]
     fn a_leftover_child_holding_the_pipes_is_killed_and_the_output_kept() {
         let started = Instant::now();
-        let out = run(Command::new("sh").args(["-c", "echo early; sleep 30 & exit 0"]), b"", Duration::from_secs(10)).unwrap();
+        let out = run(
+            Command::new("sh").args(["-c", "echo early; sleep 30 & exit 0"]),
+            b"",
+            Duration::from_secs(10),
+        )
+        .unwrap();
         assert!(out.success() && !out.timed_out, "{out}");
         assert_eq!(out.stdout, "early\n");
         assert!(started.elapsed() < Duration::from_secs(5));
@@ -207,9 +244,16 @@ mod tests {
 
     #[test]
     fn stdin_stdout_and_status_come_back() {
-        let out = run(Command::new("sh").args(["-c", "read x; echo got:$x; echo err >&2; exit 3"]), b"y\n", Duration::from_secs(5))
-            .unwrap();
-        assert_eq!((out.code(), out.stdout.as_str(), out.stderr.as_str()), (Some(3), "got:y\n", "err\n"));
+        let out = run(
+            Command::new("sh").args(["-c", "read x; echo got:$x; echo err >&2; exit 3"]),
+            b"y\n",
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(
+            (out.code(), out.stdout.as_str(), out.stderr.as_str()),
+            (Some(3), "got:y\n", "err\n")
+        );
         assert!(!out.success());
     }
 }

@@ -58,11 +58,18 @@ impl Sshd {
     }
 
     /// An sshd that lets `user` in with `lines` (authorized_keys lines, options included).
-    pub fn start_with<U: AsRef<str>, L: AsRef<str>>(authorized_keys: &[(U, &[L])]) -> io::Result<Sshd> {
+    pub fn start_with<U: AsRef<str>, L: AsRef<str>>(
+        authorized_keys: &[(U, &[L])],
+    ) -> io::Result<Sshd> {
         Sshd::start_with_options(SshdOptions {
             authorized_keys: authorized_keys
                 .iter()
-                .map(|(user, lines)| (user.as_ref().to_string(), lines.iter().map(|l| l.as_ref().to_string()).collect()))
+                .map(|(user, lines)| {
+                    (
+                        user.as_ref().to_string(),
+                        lines.iter().map(|l| l.as_ref().to_string()).collect(),
+                    )
+                })
                 .collect(),
             ..SshdOptions::default()
         })
@@ -75,20 +82,34 @@ impl Sshd {
         let host_key = dir.path().join("ssh_host_ed25519_key");
         let keygen = run(
             Command::new(crate::SSH_KEYGEN)
-                .args(["-q", "-t", "ed25519", "-N", "", "-C", "skset-test-host", "-f"])
+                .args([
+                    "-q",
+                    "-t",
+                    "ed25519",
+                    "-N",
+                    "",
+                    "-C",
+                    "skset-test-host",
+                    "-f",
+                ])
                 .arg(&host_key),
             b"",
             Duration::from_secs(10),
         )?;
         if !keygen.success() {
-            return Err(io::Error::other(format!("host key generation failed: {keygen}")));
+            return Err(io::Error::other(format!(
+                "host key generation failed: {keygen}"
+            )));
         }
         let mut sshd = None;
         // A free port can be taken between our probe and sshd's bind: retry a few times.
         let mut last_error = None;
         for _ in 0..3 {
             let port = free_port()?;
-            fs::write(dir.path().join("sshd_config"), config(dir.path(), port, &host_key, &options))?;
+            fs::write(
+                dir.path().join("sshd_config"),
+                config(dir.path(), port, &host_key, &options),
+            )?;
             match spawn_and_wait(dir.path(), port, options.startup_timeout) {
                 Ok(child) => {
                     sshd = Some((child, port));
@@ -127,7 +148,10 @@ impl Sshd {
         for line in lines {
             let line = line.as_ref();
             if line.contains('\n') {
-                return Err(io::Error::new(io::ErrorKind::InvalidInput, "an authorized_keys line contains a newline"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "an authorized_keys line contains a newline",
+                ));
             }
             text.push_str(line);
             text.push('\n');
@@ -181,7 +205,12 @@ fn ensure_privsep_dir() -> io::Result<()> {
         match fs::create_dir(dir) {
             Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io::Error::new(e.kind(), format!("cannot create /run/sshd (sshd needs it): {e}"))),
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot create /run/sshd (sshd needs it): {e}"),
+                ))
+            }
         }
     }
     Ok(())
@@ -193,7 +222,10 @@ fn free_port() -> io::Result<u16> {
 
 fn config(dir: &Path, port: u16, host_key: &Path, options: &SshdOptions) -> String {
     let mut c = String::new();
-    let _ = writeln!(c, "# Written by skset's openssh-harness: loopback only, sk keys only.");
+    let _ = writeln!(
+        c,
+        "# Written by skset's openssh-harness: loopback only, sk keys only."
+    );
     let _ = writeln!(c, "ListenAddress 127.0.0.1:{port}");
     let _ = writeln!(c, "AddressFamily inet");
     let _ = writeln!(c, "HostKey {}", host_key.display());
@@ -202,7 +234,11 @@ fn config(dir: &Path, port: u16, host_key: &Path, options: &SshdOptions) -> Stri
     // The temp dir lives under /tmp (world-writable), which StrictModes would reject.
     let _ = writeln!(c, "StrictModes no");
     let _ = writeln!(c, "PubkeyAuthentication yes");
-    let _ = writeln!(c, "PubkeyAcceptedAlgorithms {}", options.accepted_algorithms);
+    let _ = writeln!(
+        c,
+        "PubkeyAcceptedAlgorithms {}",
+        options.accepted_algorithms
+    );
     let _ = writeln!(c, "PasswordAuthentication no");
     let _ = writeln!(c, "KbdInteractiveAuthentication no");
     let _ = writeln!(c, "HostbasedAuthentication no");
@@ -247,11 +283,15 @@ fn spawn_and_wait(dir: &Path, port: u16, timeout: Duration) -> io::Result<Child>
             return Ok(child);
         }
         if let Some(status) = child.try_wait()? {
-            return Err(io::Error::other(format!("sshd exited ({status}) before listening:\n{log}")));
+            return Err(io::Error::other(format!(
+                "sshd exited ({status}) before listening:\n{log}"
+            )));
         }
         if Instant::now() >= deadline {
             stop(&mut child);
-            return Err(io::Error::other(format!("sshd did not listen within {timeout:?}:\n{log}")));
+            return Err(io::Error::other(format!(
+                "sshd did not listen within {timeout:?}:\n{log}"
+            )));
         }
         thread::sleep(Duration::from_millis(20));
     }

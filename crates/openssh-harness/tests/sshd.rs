@@ -2,7 +2,9 @@
 //! loopback, a plain key logs in when sshd is told to accept it, and the default sk-only
 //! sshd refuses that same key.
 
-use openssh_harness::{authorized_line, remote_marker, skip_reason, Client, Provider, Sshd, SshdOptions, SK_ALGORITHMS};
+use openssh_harness::{
+    authorized_line, remote_marker, skip_reason, Client, Provider, Sshd, SshdOptions, SK_ALGORITHMS,
+};
 use std::time::{Duration, Instant};
 
 fn skipped() -> bool {
@@ -16,7 +18,12 @@ fn skipped() -> bool {
 
 fn plain_key(client: &Client) -> std::path::PathBuf {
     let key = client.workdir().join("id_plain");
-    let out = client.keygen(&["-q", "-t", "ed25519", "-N", "", "-f", key.to_str().unwrap()], b"").unwrap();
+    let out = client
+        .keygen(
+            &["-q", "-t", "ed25519", "-N", "", "-f", key.to_str().unwrap()],
+            b"",
+        )
+        .unwrap();
     assert!(out.success(), "{out}");
     key
 }
@@ -29,7 +36,11 @@ fn sshd_starts_and_enforces_its_algorithm_list() {
     let started = Instant::now();
     let work = tempfile::tempdir().unwrap();
     // No security key involved: the provider is never loaded for a plain key.
-    let client = Client::new(work.path(), Provider::new("/nonexistent.so", "/nonexistent")).unwrap();
+    let client = Client::new(
+        work.path(),
+        Provider::new("/nonexistent.so", "/nonexistent"),
+    )
+    .unwrap();
     let key = plain_key(&client);
     let line = authorized_line("", &key.with_extension("pub")).unwrap();
     let (command, marker) = remote_marker("plain");
@@ -41,12 +52,19 @@ fn sshd_starts_and_enforces_its_algorithm_list() {
     })
     .unwrap();
     let out = client.login(&open, "root", &key, &command).unwrap();
-    assert!(out.success() && out.stdout.contains(&format!("{marker}root")), "{out}\n--- sshd ---\n{}", open.log());
+    assert!(
+        out.success() && out.stdout.contains(&format!("{marker}root")),
+        "{out}\n--- sshd ---\n{}",
+        open.log()
+    );
 
     let sk_only = Sshd::start_with(&[("root", &[line][..])]).unwrap();
     let out = client.login(&sk_only, "root", &key, &command).unwrap();
     assert!(!out.success() && !out.stdout.contains(&marker), "{out}");
-    assert!(out.stderr.contains("Permission denied (publickey)"), "{out}");
+    assert!(
+        out.stderr.contains("Permission denied (publickey)"),
+        "{out}"
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
 }
 
@@ -59,5 +77,9 @@ fn sshd_stops_on_drop() {
         sshd.port()
     };
     // Dropped: the listener is gone (nothing else should grab the port this fast).
-    assert!(std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).is_err());
+    assert!(std::net::TcpStream::connect_timeout(
+        &([127, 0, 0, 1], port).into(),
+        Duration::from_secs(1)
+    )
+    .is_err());
 }

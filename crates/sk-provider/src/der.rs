@@ -34,7 +34,10 @@ pub fn split_ecdsa_signature(der: &[u8]) -> Result<EcdsaSignature, DerError> {
     if !body.is_empty() {
         return Err(DerError("bytes after s"));
     }
-    Ok(EcdsaSignature { r: unsigned(r)?, s: unsigned(s)? })
+    Ok(EcdsaSignature {
+        r: unsigned(r)?,
+        s: unsigned(s)?,
+    })
 }
 
 /// One tag-length-value; returns (tag, value, remainder).
@@ -67,7 +70,10 @@ fn unsigned(integer: &[u8]) -> Result<Vec<u8>, DerError> {
         None => Err(DerError("empty INTEGER")),
         Some(b) if b & 0x80 != 0 => Err(DerError("negative INTEGER")),
         Some(_) => {
-            let start = integer.iter().position(|b| *b != 0).unwrap_or(integer.len());
+            let start = integer
+                .iter()
+                .position(|b| *b != 0)
+                .unwrap_or(integer.len());
             Ok(integer[start..].to_vec())
         }
     }
@@ -102,7 +108,13 @@ mod tests {
         let mut der = vec![0x30, 0x81, 0x00];
         der.extend([0x02, 0x01, 0x07, 0x02, 0x01, 0x09]);
         der[2] = 6;
-        assert_eq!(split_ecdsa_signature(&der).unwrap(), EcdsaSignature { r: vec![7], s: vec![9] });
+        assert_eq!(
+            split_ecdsa_signature(&der).unwrap(),
+            EcdsaSignature {
+                r: vec![7],
+                s: vec![9]
+            }
+        );
     }
 
     #[test]
@@ -110,8 +122,11 @@ mod tests {
         assert!(split_ecdsa_signature(&[]).is_err());
         assert!(split_ecdsa_signature(&[0x30, 0x03, 0x02, 0x01, 0x01]).is_err()); // no s
         assert!(split_ecdsa_signature(&[0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01]).is_err()); // negative
-        assert!(split_ecdsa_signature(&[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00]).is_err()); // trailing
+        assert!(
+            split_ecdsa_signature(&[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00]).is_err()
+        ); // trailing
         assert!(split_ecdsa_signature(&[0x30, 0x09, 0x02, 0x01]).is_err()); // truncated
-        assert!(split_ecdsa_signature(&[0x31, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]).is_err()); // SET
+        assert!(split_ecdsa_signature(&[0x31, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]).is_err());
+        // SET
     }
 }

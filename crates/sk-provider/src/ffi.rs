@@ -9,7 +9,9 @@
 #![allow(non_camel_case_types)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use crate::middleware::{self, Algorithm, EnrollRequest, EnrollResponse, ProviderOptions, SignRequest, SkError};
+use crate::middleware::{
+    self, Algorithm, EnrollRequest, EnrollResponse, ProviderOptions, SignRequest, SkError,
+};
 use crate::{errors, API_VERSION};
 use libc::{c_char, c_int, size_t};
 use std::ffi::CStr;
@@ -123,7 +125,9 @@ pub unsafe extern "C" fn sk_enroll(
             pin: middleware::pin_from_ssh(pin)?,
             options,
         };
-        let response = middleware::with_device(&request.options, |device| middleware::enroll(device, &request))?;
+        let response = middleware::with_device(&request.options, |device| {
+            middleware::enroll(device, &request)
+        })?;
         let c_response = to_c_enroll(&response).ok_or(SkError::General)?;
         let boxed = c_box(c_response).map_err(|lost| {
             // SAFETY: the buffers were malloc'd by to_c_enroll and never handed out.
@@ -178,7 +182,9 @@ pub unsafe extern "C" fn sk_sign(
             pin: middleware::pin_from_ssh(pin)?,
             options,
         };
-        let response = middleware::with_device(&request.options, |device| middleware::sign(device, &request))?;
+        let response = middleware::with_device(&request.options, |device| {
+            middleware::sign(device, &request)
+        })?;
         let (sig_r, sig_r_len) = c_bytes(&response.sig_r, true).ok_or(SkError::General)?;
         let (sig_s, sig_s_len) = match &response.sig_s {
             None => (ptr::null_mut(), 0),
@@ -191,8 +197,14 @@ pub unsafe extern "C" fn sk_sign(
                 }
             },
         };
-        let c_response =
-            sk_sign_response { flags: response.flags, counter: response.counter, sig_r, sig_r_len, sig_s, sig_s_len };
+        let c_response = sk_sign_response {
+            flags: response.flags,
+            counter: response.counter,
+            sig_r,
+            sig_r_len,
+            sig_s,
+            sig_s_len,
+        };
         let boxed = c_box(c_response).map_err(|lost| {
             // SAFETY: both came from malloc above (or are NULL) and were never handed out.
             unsafe {
@@ -226,9 +238,16 @@ pub unsafe extern "C" fn sk_load_resident_keys(
             *nrks = 0;
         }
         // SAFETY: the pointers come straight from OpenSSH with the documented contract.
-        let (pin, options) = unsafe { (pin_arg(pin)?, ProviderOptions::parse(option_list(options)?, false)?) };
+        let (pin, options) = unsafe {
+            (
+                pin_arg(pin)?,
+                ProviderOptions::parse(option_list(options)?, false)?,
+            )
+        };
         let pin = middleware::pin_from_ssh(pin)?;
-        let keys = middleware::with_device(&options, |device| middleware::load_resident_keys(device, pin.as_ref()))?;
+        let keys = middleware::with_device(&options, |device| {
+            middleware::load_resident_keys(device, pin.as_ref())
+        })?;
         if keys.is_empty() {
             return Ok(());
         }
@@ -291,14 +310,19 @@ unsafe fn pin_arg(p: *const c_char) -> Result<Option<Zeroizing<String>>, SkError
     // SAFETY: caller's contract.
     match unsafe { c_str(p) } {
         None => Ok(None),
-        Some(s) => s.to_str().map(|s| Some(Zeroizing::new(s.to_string()))).map_err(|_| SkError::PinRequired),
+        Some(s) => s
+            .to_str()
+            .map(|s| Some(Zeroizing::new(s.to_string())))
+            .map_err(|_| SkError::PinRequired),
     }
 }
 
 /// # Safety
 /// `options` is NULL or a NULL-terminated array of pointers to valid `sk_option`s whose
 /// strings outlive 'a.
-unsafe fn option_list<'a>(options: *mut *mut sk_option) -> Result<Vec<(&'a str, &'a str, bool)>, SkError> {
+unsafe fn option_list<'a>(
+    options: *mut *mut sk_option,
+) -> Result<Vec<(&'a str, &'a str, bool)>, SkError> {
     let mut parsed = Vec::new();
     if options.is_null() {
         return Ok(parsed);
@@ -314,7 +338,9 @@ unsafe fn option_list<'a>(options: *mut *mut sk_option) -> Result<Vec<(&'a str, 
         // SAFETY: its name and value are NUL-terminated strings (or NULL).
         let (name, value) = unsafe { (c_str(option.name), c_str(option.value)) };
         let name = name.and_then(|n| n.to_str().ok()).ok_or(SkError::General)?;
-        let value = value.map_or(Ok(""), CStr::to_str).map_err(|_| SkError::General)?;
+        let value = value
+            .map_or(Ok(""), CStr::to_str)
+            .map_err(|_| SkError::General)?;
         parsed.push((name, value, option.required != 0));
     }
     Ok(parsed)
@@ -500,18 +526,38 @@ mod tests {
     fn a_null_out_pointer_is_a_general_error() {
         // SAFETY: exercising the documented NULL checks; nothing else is dereferenced.
         let r = unsafe {
-            sk_enroll(1, ptr::null(), 0, c"ssh:".as_ptr(), 0, ptr::null(), ptr::null_mut(), ptr::null_mut())
+            sk_enroll(
+                1,
+                ptr::null(),
+                0,
+                c"ssh:".as_ptr(),
+                0,
+                ptr::null(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
         };
         assert_eq!(r, errors::GENERAL);
         // SAFETY: as above.
-        let r = unsafe { sk_load_resident_keys(ptr::null(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut()) };
+        let r = unsafe {
+            sk_load_resident_keys(
+                ptr::null(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
         assert_eq!(r, errors::GENERAL);
     }
 
     #[test]
     fn option_arrays_are_read_to_the_terminator() {
         let (name, value) = (c"user".as_ptr().cast_mut(), c"alice".as_ptr().cast_mut());
-        let mut option = sk_option { name, value, required: 1 };
+        let mut option = sk_option {
+            name,
+            value,
+            required: 1,
+        };
         let mut array = [&mut option as *mut sk_option, ptr::null_mut()];
         // SAFETY: a NULL-terminated array of one valid option with static strings.
         let parsed = unsafe { option_list(array.as_mut_ptr()) }.unwrap();
@@ -534,8 +580,14 @@ mod tests {
         assert!(c.signature.is_null() && c.attestation_cert.is_null());
         // SAFETY: fields just allocated with the lengths recorded beside them.
         unsafe {
-            assert_eq!(std::slice::from_raw_parts(c.public_key, c.public_key_len), &[1; 32]);
-            assert_eq!(std::slice::from_raw_parts(c.authdata, c.authdata_len), &[3; 5]);
+            assert_eq!(
+                std::slice::from_raw_parts(c.public_key, c.public_key_len),
+                &[1; 32]
+            );
+            assert_eq!(
+                std::slice::from_raw_parts(c.authdata, c.authdata_len),
+                &[3; 5]
+            );
             free_enroll_fields(&c);
         }
         let key = middleware::ResidentKey {
@@ -551,8 +603,14 @@ mod tests {
         // SAFETY: one slot, filled with an entry from to_c_resident; freed with its helper.
         unsafe {
             *array = entry;
-            assert_eq!(CStr::from_ptr((*entry).application).to_str().unwrap(), "ssh:root");
-            assert_eq!(((*entry).alg, (*entry).flags, (*entry).user_id_len), (1, 0x04, 32));
+            assert_eq!(
+                CStr::from_ptr((*entry).application).to_str().unwrap(),
+                "ssh:root"
+            );
+            assert_eq!(
+                ((*entry).alg, (*entry).flags, (*entry).user_id_len),
+                (1, 0x04, 32)
+            );
             free_resident_array(array, 1);
         }
         assert!(c_string("nul\0inside").is_none());

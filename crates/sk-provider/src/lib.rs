@@ -22,7 +22,8 @@ pub mod middleware;
 pub mod stdout;
 
 pub use middleware::{
-    Algorithm, EnrollRequest, EnrollResponse, ProviderOptions, ResidentKey, SignRequest, SignResponse, SkError,
+    Algorithm, EnrollRequest, EnrollResponse, ProviderOptions, ResidentKey, SignRequest,
+    SignResponse, SkError,
 };
 
 /// Environment variable naming the device to open (a hidraw node or the virtual key's file).

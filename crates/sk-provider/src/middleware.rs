@@ -8,8 +8,8 @@
 
 use crate::flags;
 use skset::device::{
-    error::status, AssertionRequest, Authenticator, CredProtect, CtapAuthenticator, CtapOptions, DeviceError,
-    KeyAlgorithm, MakeCredentialRequest, Pin,
+    error::status, AssertionRequest, Authenticator, CredProtect, CtapAuthenticator, CtapOptions,
+    DeviceError, KeyAlgorithm, MakeCredentialRequest, Pin,
 };
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,14 +70,14 @@ impl SkError {
     /// prompts (again) and counts the attempts itself.
     pub fn from_device(error: &DeviceError) -> SkError {
         match error {
-            DeviceError::PinRequired | DeviceError::PinInvalid { .. } | DeviceError::TouchDenied => {
-                SkError::PinRequired
-            }
+            DeviceError::PinRequired
+            | DeviceError::PinInvalid { .. }
+            | DeviceError::TouchDenied => SkError::PinRequired,
             DeviceError::UnsupportedAlgorithm { .. } => SkError::Unsupported,
             DeviceError::UnsupportedOption { .. } => SkError::Unsupported,
-            DeviceError::NoDevice | DeviceError::Open { .. } | DeviceError::HidUnavailable { .. } => {
-                SkError::DeviceNotFound
-            }
+            DeviceError::NoDevice
+            | DeviceError::Open { .. }
+            | DeviceError::HidUnavailable { .. } => SkError::DeviceNotFound,
             _ => SkError::General,
         }
     }
@@ -147,7 +147,10 @@ impl ProviderOptions {
                 "user" if allow_user => {
                     // strlcpy into 32 bytes: 31 bytes of text at most, the rest NULs.
                     if value.len() >= USER_ID_LEN {
-                        debug(format_args!("user option longer than {} bytes", USER_ID_LEN - 1));
+                        debug(format_args!(
+                            "user option longer than {} bytes",
+                            USER_ID_LEN - 1
+                        ));
                         return Err(SkError::General);
                     }
                     parsed.user = Some(value.to_string());
@@ -168,7 +171,11 @@ impl ProviderOptions {
         if let Some(user) = &self.user {
             // Like strlcpy: stops at an embedded NUL (a C string cannot carry one anyway).
             let bytes = user.as_bytes();
-            let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len()).min(USER_ID_LEN - 1);
+            let end = bytes
+                .iter()
+                .position(|b| *b == 0)
+                .unwrap_or(bytes.len())
+                .min(USER_ID_LEN - 1);
             id[..end].copy_from_slice(&bytes[..end]);
         }
         id
@@ -272,7 +279,10 @@ pub fn open_device(options: &ProviderOptions) -> Result<CtapAuthenticator, SkErr
 }
 
 /// `sk_enroll`: make a credential the way sk-usbhid.c does.
-pub fn enroll(device: &dyn Authenticator, request: &EnrollRequest) -> Result<EnrollResponse, SkError> {
+pub fn enroll(
+    device: &dyn Authenticator,
+    request: &EnrollRequest,
+) -> Result<EnrollResponse, SkError> {
     let user_id = request.options.user_id();
     let resident = request.flags & flags::RESIDENT_KEY != 0;
     let verify_required = request.flags & flags::USER_VERIFICATION_REQUIRED != 0;
@@ -281,7 +291,10 @@ pub fn enroll(device: &dyn Authenticator, request: &EnrollRequest) -> Result<Enr
     if resident && request.flags & flags::FORCE_OPERATION == 0 {
         if let Some(pin) = pin {
             if resident_credential_exists(device, &request.application, &user_id, pin)? {
-                debug(format_args!("a resident key for {} and this user exists", request.application));
+                debug(format_args!(
+                    "a resident key for {} and this user exists",
+                    request.application
+                ));
                 return Err(SkError::CredentialExists);
             }
         }
@@ -298,7 +311,11 @@ pub fn enroll(device: &dyn Authenticator, request: &EnrollRequest) -> Result<Enr
             ));
             return Err(SkError::Unsupported);
         }
-        Some(if verify_required { CredProtect::UvRequired } else { CredProtect::UvOptionalWithCredentialId })
+        Some(if verify_required {
+            CredProtect::UvRequired
+        } else {
+            CredProtect::UvOptionalWithCredentialId
+        })
     } else {
         None
     };
@@ -322,7 +339,10 @@ pub fn enroll(device: &dyn Authenticator, request: &EnrollRequest) -> Result<Enr
         Algorithm::EcdsaP256 => 65,
     };
     if credential.public_key.len() != expected {
-        report(format_args!("the key returned a public key of {} bytes", credential.public_key.len()));
+        report(format_args!(
+            "the key returned a public key of {} bytes",
+            credential.public_key.len()
+        ));
         return Err(SkError::General);
     }
     Ok(EnrollResponse {
@@ -331,7 +351,12 @@ pub fn enroll(device: &dyn Authenticator, request: &EnrollRequest) -> Result<Enr
         public_key: credential.public_key,
         key_handle: credential.key_handle,
         signature: credential.attestation.signature,
-        attestation_cert: credential.attestation.x5c.into_iter().next().unwrap_or_default(),
+        attestation_cert: credential
+            .attestation
+            .x5c
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
         authdata: crate::cbor::byte_string(&credential.attestation.auth_data),
     })
 }
@@ -345,7 +370,9 @@ fn resident_credential_exists(
     pin: &Pin,
 ) -> Result<bool, SkError> {
     match device.list_ssh_credentials(pin) {
-        Ok(credentials) => Ok(credentials.iter().any(|c| c.application == application && c.user_id == user_id)),
+        Ok(credentials) => Ok(credentials
+            .iter()
+            .any(|c| c.application == application && c.user_id == user_id)),
         // No credential management: the lookup cannot be made, as on CTAP 2.0 keys.
         Err(e) if is_not_supported(&e) => Ok(false),
         Err(e) => Err(device_failure("key lookup", &e)),
@@ -362,7 +389,9 @@ pub fn sign(device: &dyn Authenticator, request: &SignRequest) -> Result<SignRes
     if request.pin.is_none() && request.flags & flags::USER_VERIFICATION_REQUIRED != 0 {
         // sk-usbhid.c asks the key for built-in UV here; the Authenticator trait offers
         // no way to request it, so the PIN is the only user verification: ask for it.
-        debug(format_args!("verify-required key and no PIN: asking OpenSSH for the PIN"));
+        debug(format_args!(
+            "verify-required key and no PIN: asking OpenSSH for the PIN"
+        ));
         return Err(SkError::PinRequired);
     }
     let assertion = device
@@ -377,7 +406,10 @@ pub fn sign(device: &dyn Authenticator, request: &SignRequest) -> Result<SignRes
     let (sig_r, sig_s) = match request.algorithm {
         Algorithm::Ed25519 => {
             if assertion.signature.len() != 64 {
-                report(format_args!("Ed25519 signature of {} bytes", assertion.signature.len()));
+                report(format_args!(
+                    "Ed25519 signature of {} bytes",
+                    assertion.signature.len()
+                ));
                 return Err(SkError::General);
             }
             (assertion.signature, None)
@@ -390,11 +422,19 @@ pub fn sign(device: &dyn Authenticator, request: &SignRequest) -> Result<SignRes
             (split.r, Some(split.s))
         }
     };
-    Ok(SignResponse { flags: assertion.flags, counter: assertion.sign_count, sig_r, sig_s })
+    Ok(SignResponse {
+        flags: assertion.flags,
+        counter: assertion.sign_count,
+        sig_r,
+        sig_s,
+    })
 }
 
 /// `sk_load_resident_keys`: every discoverable credential of an `ssh:` application.
-pub fn load_resident_keys(device: &dyn Authenticator, pin: Option<&Pin>) -> Result<Vec<ResidentKey>, SkError> {
+pub fn load_resident_keys(
+    device: &dyn Authenticator,
+    pin: Option<&Pin>,
+) -> Result<Vec<ResidentKey>, SkError> {
     let Some(pin) = pin else {
         debug(format_args!("listing resident keys needs the PIN"));
         return Err(SkError::PinRequired);
@@ -403,7 +443,10 @@ pub fn load_resident_keys(device: &dyn Authenticator, pin: Option<&Pin>) -> Resu
     let credentials = match device.list_ssh_credentials(pin) {
         Ok(c) => c,
         Err(e) if is_not_supported(&e) => {
-            debug(format_args!("{} does not support credential management: no resident keys", device.path()));
+            debug(format_args!(
+                "{} does not support credential management: no resident keys",
+                device.path()
+            ));
             return Ok(Vec::new());
         }
         Err(e) => return Err(device_failure("credential management", &e)),
@@ -411,7 +454,10 @@ pub fn load_resident_keys(device: &dyn Authenticator, pin: Option<&Pin>) -> Resu
     let mut keys = Vec::with_capacity(credentials.len());
     for credential in credentials {
         let Some(algorithm) = credential.algorithm else {
-            debug(format_args!("skipping a credential of {} with an unknown algorithm", credential.application));
+            debug(format_args!(
+                "skipping a credential of {} with an unknown algorithm",
+                credential.application
+            ));
             continue;
         };
         let mut key_flags = 0;
@@ -470,8 +516,8 @@ pub(crate) fn debug(message: fmt::Arguments<'_>) {
 mod tests {
     use super::*;
     use skset::device::{
-        Assertion, AttestationStatement, CredentialCounts, DeviceInfo, DeviceOptions, NewCredential, PinStatus,
-        ResidentCredential,
+        Assertion, AttestationStatement, CredentialCounts, DeviceInfo, DeviceOptions,
+        NewCredential, PinStatus, ResidentCredential,
     };
     use std::sync::Mutex;
 
@@ -556,7 +602,10 @@ mod tests {
         fn change_pin(&self, _: &Pin, _: &Pin) -> Result<(), DeviceError> {
             unimplemented!()
         }
-        fn make_credential(&self, r: &MakeCredentialRequest<'_>) -> Result<NewCredential, DeviceError> {
+        fn make_credential(
+            &self,
+            r: &MakeCredentialRequest<'_>,
+        ) -> Result<NewCredential, DeviceError> {
             self.fail()?;
             self.made.lock().unwrap().push(Made {
                 algorithm: r.algorithm,
@@ -597,7 +646,8 @@ mod tests {
                 with_pin: r.pin.is_some(),
             });
             Ok(Assertion {
-                flags: if r.user_presence { 0x01 } else { 0 } | if r.pin.is_some() { 0x04 } else { 0 },
+                flags: if r.user_presence { 0x01 } else { 0 }
+                    | if r.pin.is_some() { 0x04 } else { 0 },
                 sign_count: 42,
                 signature: self.assertion_signature.clone(),
                 auth_data: vec![],
@@ -641,13 +691,19 @@ mod tests {
             application: "ssh:root".into(),
             flags,
             pin,
-            options: ProviderOptions { device: None, user: user.map(str::to_string) },
+            options: ProviderOptions {
+                device: None,
+                user: user.map(str::to_string),
+            },
         }
     }
 
     #[test]
     fn enrollment_mirrors_openssh() {
-        let fake = Fake { cred_protect: true, ..Fake::default() };
+        let fake = Fake {
+            cred_protect: true,
+            ..Fake::default()
+        };
         let response = enroll(&fake, &enroll_request(0x25, Some(pin()), Some("alice"))).unwrap();
         let made = fake.made.lock().unwrap();
         let mut expected_id = vec![0u8; 32];
@@ -672,13 +728,23 @@ mod tests {
 
     #[test]
     fn cred_protect_follows_flags() {
-        let fake = Fake { cred_protect: true, ..Fake::default() };
+        let fake = Fake {
+            cred_protect: true,
+            ..Fake::default()
+        };
         enroll(&fake, &enroll_request(0x21, None, None)).unwrap();
         enroll(&fake, &enroll_request(0x01, None, None)).unwrap();
         enroll(&fake, &enroll_request(0x05, None, None)).unwrap();
         let made = fake.made.lock().unwrap();
-        assert_eq!(made[0].cred_protect, Some(CredProtect::UvOptionalWithCredentialId));
-        assert_eq!(made[0].user_id, vec![0; 32], "default user id is 32 zero bytes");
+        assert_eq!(
+            made[0].cred_protect,
+            Some(CredProtect::UvOptionalWithCredentialId)
+        );
+        assert_eq!(
+            made[0].user_id,
+            vec![0; 32],
+            "default user id is 32 zero bytes"
+        );
         assert_eq!(made[1].cred_protect, None);
         assert!(!made[1].resident);
         assert_eq!(made[2].cred_protect, Some(CredProtect::UvRequired));
@@ -687,15 +753,24 @@ mod tests {
     #[test]
     fn resident_keys_need_cred_protect() {
         let fake = Fake::default();
-        assert_eq!(enroll(&fake, &enroll_request(0x21, None, None)).unwrap_err(), SkError::Unsupported);
+        assert_eq!(
+            enroll(&fake, &enroll_request(0x21, None, None)).unwrap_err(),
+            SkError::Unsupported
+        );
         assert!(enroll(&fake, &enroll_request(0x01, None, None)).is_ok());
     }
 
     #[test]
     fn an_existing_resident_key_is_reported_unless_forced() {
-        let fake =
-            Fake { cred_protect: true, credentials: vec![credential("ssh:root", b"", 3)], ..Fake::default() };
-        assert_eq!(enroll(&fake, &enroll_request(0x25, Some(pin()), None)).unwrap_err(), SkError::CredentialExists);
+        let fake = Fake {
+            cred_protect: true,
+            credentials: vec![credential("ssh:root", b"", 3)],
+            ..Fake::default()
+        };
+        assert_eq!(
+            enroll(&fake, &enroll_request(0x25, Some(pin()), None)).unwrap_err(),
+            SkError::CredentialExists
+        );
         // Another user id under the same application is a different credential.
         assert!(enroll(&fake, &enroll_request(0x25, Some(pin()), Some("bob"))).is_ok());
         // FORCE_OPERATION (the "y" to "Overwrite key in token?") skips the lookup.
@@ -708,17 +783,41 @@ mod tests {
 
     #[test]
     fn pin_errors_make_openssh_prompt() {
-        let fake = Fake { cred_protect: true, ..Fake::default() };
+        let fake = Fake {
+            cred_protect: true,
+            ..Fake::default()
+        };
         *fake.fail_with.lock().unwrap() = Some(DeviceError::PinRequired);
-        assert_eq!(enroll(&fake, &enroll_request(0x21, None, None)).unwrap_err(), SkError::PinRequired);
-        *fake.fail_with.lock().unwrap() = Some(DeviceError::PinInvalid { retries_left: Some(7) });
-        assert_eq!(enroll(&fake, &enroll_request(0x25, Some(pin()), None)).unwrap_err(), SkError::PinRequired);
+        assert_eq!(
+            enroll(&fake, &enroll_request(0x21, None, None)).unwrap_err(),
+            SkError::PinRequired
+        );
+        *fake.fail_with.lock().unwrap() = Some(DeviceError::PinInvalid {
+            retries_left: Some(7),
+        });
+        assert_eq!(
+            enroll(&fake, &enroll_request(0x25, Some(pin()), None)).unwrap_err(),
+            SkError::PinRequired
+        );
         *fake.fail_with.lock().unwrap() = Some(DeviceError::PinBlocked);
-        assert_eq!(enroll(&fake, &enroll_request(0x01, Some(pin()), None)).unwrap_err(), SkError::General);
-        *fake.fail_with.lock().unwrap() = Some(DeviceError::UnsupportedAlgorithm { algorithm: "x".into() });
-        assert_eq!(enroll(&fake, &enroll_request(0x01, None, None)).unwrap_err(), SkError::Unsupported);
-        assert_eq!(pin_from_ssh(Some(Zeroizing::new("12".into()))).unwrap_err(), SkError::PinRequired);
-        assert!(pin_from_ssh(Some(Zeroizing::new(String::new()))).unwrap().is_none());
+        assert_eq!(
+            enroll(&fake, &enroll_request(0x01, Some(pin()), None)).unwrap_err(),
+            SkError::General
+        );
+        *fake.fail_with.lock().unwrap() = Some(DeviceError::UnsupportedAlgorithm {
+            algorithm: "x".into(),
+        });
+        assert_eq!(
+            enroll(&fake, &enroll_request(0x01, None, None)).unwrap_err(),
+            SkError::Unsupported
+        );
+        assert_eq!(
+            pin_from_ssh(Some(Zeroizing::new("12".into()))).unwrap_err(),
+            SkError::PinRequired
+        );
+        assert!(pin_from_ssh(Some(Zeroizing::new(String::new())))
+            .unwrap()
+            .is_none());
     }
 
     fn sign_request(algorithm: Algorithm, flags: u8, pin: Option<Pin>) -> SignRequest {
@@ -735,9 +834,15 @@ mod tests {
 
     #[test]
     fn signing_passes_up_pin_and_the_whole_message() {
-        let fake = Fake { assertion_signature: vec![6; 64], ..Fake::default() };
+        let fake = Fake {
+            assertion_signature: vec![6; 64],
+            ..Fake::default()
+        };
         let r = sign(&fake, &sign_request(Algorithm::Ed25519, 0x01, None)).unwrap();
-        assert_eq!((r.flags, r.counter, r.sig_r.len(), r.sig_s.clone()), (0x01, 42, 64, None));
+        assert_eq!(
+            (r.flags, r.counter, r.sig_r.len(), r.sig_s.clone()),
+            (0x01, 42, 64, None)
+        );
         sign(&fake, &sign_request(Algorithm::Ed25519, 0x00, None)).unwrap();
         sign(&fake, &sign_request(Algorithm::Ed25519, 0x05, Some(pin()))).unwrap();
         let asserted = fake.asserted.lock().unwrap();
@@ -751,54 +856,105 @@ mod tests {
                 with_pin: false,
             }
         );
-        assert!(!asserted[1].user_presence, "no-touch-required signs with up=false");
+        assert!(
+            !asserted[1].user_presence,
+            "no-touch-required signs with up=false"
+        );
         assert!(asserted[2].user_presence && asserted[2].with_pin);
     }
 
     #[test]
     fn verify_required_without_pin_asks_for_one_before_touching_the_key() {
-        let fake = Fake { assertion_signature: vec![6; 64], ..Fake::default() };
-        assert_eq!(sign(&fake, &sign_request(Algorithm::Ed25519, 0x05, None)).unwrap_err(), SkError::PinRequired);
+        let fake = Fake {
+            assertion_signature: vec![6; 64],
+            ..Fake::default()
+        };
+        assert_eq!(
+            sign(&fake, &sign_request(Algorithm::Ed25519, 0x05, None)).unwrap_err(),
+            SkError::PinRequired
+        );
         assert!(fake.asserted.lock().unwrap().is_empty());
     }
 
     #[test]
     fn ecdsa_signatures_are_split() {
         let der = vec![0x30, 0x07, 0x02, 0x02, 0x00, 0x81, 0x02, 0x01, 0x05];
-        let fake = Fake { assertion_signature: der, ..Fake::default() };
+        let fake = Fake {
+            assertion_signature: der,
+            ..Fake::default()
+        };
         let r = sign(&fake, &sign_request(Algorithm::EcdsaP256, 0x01, None)).unwrap();
         assert_eq!((r.sig_r, r.sig_s), (vec![0x81], Some(vec![0x05])));
-        let fake = Fake { assertion_signature: vec![6; 64], ..Fake::default() };
-        assert_eq!(sign(&fake, &sign_request(Algorithm::EcdsaP256, 0x01, None)).unwrap_err(), SkError::General);
+        let fake = Fake {
+            assertion_signature: vec![6; 64],
+            ..Fake::default()
+        };
+        assert_eq!(
+            sign(&fake, &sign_request(Algorithm::EcdsaP256, 0x01, None)).unwrap_err(),
+            SkError::General
+        );
     }
 
     #[test]
     fn resident_keys_carry_openssh_flags() {
         let mut other = credential("ssh:robo", b"robo", 2);
         other.algorithm = Some(KeyAlgorithm::EcdsaP256);
-        let fake = Fake { credentials: vec![credential("ssh:root", b"", 3), other], ..Fake::default() };
-        assert_eq!(load_resident_keys(&fake, None).unwrap_err(), SkError::PinRequired);
+        let fake = Fake {
+            credentials: vec![credential("ssh:root", b"", 3), other],
+            ..Fake::default()
+        };
+        assert_eq!(
+            load_resident_keys(&fake, None).unwrap_err(),
+            SkError::PinRequired
+        );
         let keys = load_resident_keys(&fake, Some(&pin())).unwrap();
         assert_eq!(keys.len(), 2);
-        assert_eq!((keys[0].application.as_str(), keys[0].flags, keys[0].algorithm), ("ssh:root", 0x04, Algorithm::Ed25519));
-        assert_eq!((keys[1].flags, keys[1].algorithm, keys[1].slot), (0x00, Algorithm::EcdsaP256, 1));
+        assert_eq!(
+            (
+                keys[0].application.as_str(),
+                keys[0].flags,
+                keys[0].algorithm
+            ),
+            ("ssh:root", 0x04, Algorithm::Ed25519)
+        );
+        assert_eq!(
+            (keys[1].flags, keys[1].algorithm, keys[1].slot),
+            (0x00, Algorithm::EcdsaP256, 1)
+        );
         assert_eq!(&keys[1].user_id[..4], b"robo");
         assert_eq!(keys[0].key.key_handle, vec![0xc0, 0xde]);
         // A key with built-in UV does not need the PIN: OpenSSH leaves UV off then.
-        let fake = Fake { credentials: vec![credential("ssh:root", b"", 3)], internal_uv: Some(true), ..Fake::default() };
+        let fake = Fake {
+            credentials: vec![credential("ssh:root", b"", 3)],
+            internal_uv: Some(true),
+            ..Fake::default()
+        };
         assert_eq!(load_resident_keys(&fake, Some(&pin())).unwrap()[0].flags, 0);
     }
 
     #[test]
     fn options_follow_sk_usbhid() {
-        let o = ProviderOptions::parse([("device", "/dev/x", false), ("user", "alice", false)], true).unwrap();
+        let o = ProviderOptions::parse(
+            [("device", "/dev/x", false), ("user", "alice", false)],
+            true,
+        )
+        .unwrap();
         assert_eq!(o.device.as_deref(), Some("/dev/x"));
         assert_eq!(&o.user_id()[..6], b"alice\0");
         assert!(ProviderOptions::parse([("user", &*"u".repeat(31), false)], true).is_ok());
-        assert_eq!(ProviderOptions::parse([("user", &*"u".repeat(32), false)], true).unwrap_err(), SkError::General);
+        assert_eq!(
+            ProviderOptions::parse([("user", &*"u".repeat(32), false)], true).unwrap_err(),
+            SkError::General
+        );
         assert!(ProviderOptions::parse([("mystery", "1", false)], false).is_ok());
-        assert_eq!(ProviderOptions::parse([("mystery", "1", true)], false).unwrap_err(), SkError::General);
+        assert_eq!(
+            ProviderOptions::parse([("mystery", "1", true)], false).unwrap_err(),
+            SkError::General
+        );
         // `user` means nothing to sign/load: ignored unless required.
-        assert_eq!(ProviderOptions::parse([("user", "x", true)], false).unwrap_err(), SkError::General);
+        assert_eq!(
+            ProviderOptions::parse([("user", "x", true)], false).unwrap_err(),
+            SkError::General
+        );
     }
 }

@@ -31,7 +31,10 @@ impl SilencedStdout {
             .is_some_and(|null| rustix::stdio::dup2_stdout(&null).is_ok());
         // If fd 1 was closed (dup failed) there is nothing to restore: leave /dev/null there,
         // so a file opened later cannot become fd 1 and receive the library's output.
-        SilencedStdout { restore: silenced && saved.is_some(), saved }
+        SilencedStdout {
+            restore: silenced && saved.is_some(),
+            saved,
+        }
     }
 
     /// A device call outlived its deadline: its worker thread is still inside the CTAP

@@ -16,7 +16,8 @@ fn fd_1_goes_to_dev_null_during_device_calls_and_comes_back() {
     {
         let _silenced = SilencedStdout::new();
         // What ctap-hid-fido2's println! does: a line through Rust's stdout.
-        out.write_all(b"- unknown field in pin retries response\n").unwrap();
+        out.write_all(b"- unknown field in pin retries response\n")
+            .unwrap();
         // An unterminated line sits in the LineWriter; the guard flushes it to /dev/null.
         out.write_all(b"partial").unwrap();
     }

@@ -151,11 +151,7 @@ impl Settings {
         // Writing to a String cannot fail.
         let _ = writeln!(text, "touch {}", self.touch);
         let _ = writeln!(text, "touch-delay-ms {}", self.touch_delay.as_millis());
-        let _ = writeln!(
-            text,
-            "stall {}",
-            if self.stalled { "on" } else { "off" }
-        );
+        let _ = writeln!(text, "stall {}", if self.stalled { "on" } else { "off" });
         let _ = writeln!(text, "watchdog-ms {}", self.watchdog.as_millis());
         text
     }

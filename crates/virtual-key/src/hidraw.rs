@@ -88,7 +88,10 @@ mod tests {
 
     #[test]
     fn descriptor_size_is_an_int() {
-        assert_eq!(answer(HIDIOCGRDESCSIZE, 4), Some(34i32.to_ne_bytes().to_vec()));
+        assert_eq!(
+            answer(HIDIOCGRDESCSIZE, 4),
+            Some(34i32.to_ne_bytes().to_vec())
+        );
     }
 
     #[test]

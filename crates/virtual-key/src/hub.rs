@@ -138,9 +138,10 @@ impl Hub {
         }
         let mut outbox = Outbox::default();
         if let Some(report) = file.queue.pop_front() {
-            outbox
-                .0
-                .push(Outgoing::Data(reply, report[..size.min(REPORT_LEN)].to_vec()));
+            outbox.0.push(Outgoing::Data(
+                reply,
+                report[..size.min(REPORT_LEN)].to_vec(),
+            ));
         } else if nonblocking {
             return ReadOutcome::Fail(reply, Errno::EAGAIN);
         } else {

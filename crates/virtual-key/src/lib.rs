@@ -137,7 +137,9 @@ pub enum Error {
     #[error("invalid virtual key options: {0}")]
     InvalidOptions(String),
     /// A thread could not be started (the system is out of resources).
-    #[error("could not start the virtual key's threads: {0}; free some memory or processes and retry")]
+    #[error(
+        "could not start the virtual key's threads: {0}; free some memory or processes and retry"
+    )]
     Thread(std::io::Error),
 }
 
@@ -240,9 +242,7 @@ impl VirtualKey {
             created,
         };
         let mounted = mount::mount(&dir, make_fs, uid == 0).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound
-                && !Path::new("/dev/fuse").exists()
-            {
+            if source.kind() == std::io::ErrorKind::NotFound && !Path::new("/dev/fuse").exists() {
                 Error::FuseUnavailable
             } else if source.kind() == std::io::ErrorKind::PermissionDenied
                 && uid != 0

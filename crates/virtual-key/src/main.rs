@@ -64,7 +64,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     while let Some(arg) = args.next() {
         // Accept both "--flag value" and "--flag=value".
         let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
             _ => (arg, None),
         };
         if flag == "-h" || flag == "--help" {
@@ -79,7 +81,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         match flag.as_str() {
             "--dir" => dir = Some(PathBuf::from(value()?)),
             "--touch" => options.touch = value()?.parse::<Touch>()?,
-            "--touch-delay-ms" => options.touch_delay = Duration::from_millis(number(&flag, &value()?)?),
+            "--touch-delay-ms" => {
+                options.touch_delay = Duration::from_millis(number(&flag, &value()?)?)
+            }
             "--watchdog-secs" => match number(&flag, &value()?)? {
                 0 => return Err("--watchdog-secs must be at least 1".to_owned()),
                 secs => options.watchdog = Duration::from_secs(secs),
@@ -141,7 +145,10 @@ fn main() -> ExitCode {
     let _ = stdout.flush();
 
     if let Some(signal) = signals.forever().next() {
-        eprintln!("skset-virtual-key: signal {signal}, unmounting {}", args.dir.display());
+        eprintln!(
+            "skset-virtual-key: signal {signal}, unmounting {}",
+            args.dir.display()
+        );
     }
     drop(key);
     ExitCode::SUCCESS

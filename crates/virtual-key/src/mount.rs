@@ -47,7 +47,10 @@ pub(crate) fn effective_ids() -> (u32, u32) {
     };
     // If /proc is unreadable, assume an ordinary user: the mount then goes
     // through fusermount3, which works for root too.
-    (field("Uid:").unwrap_or(u32::MAX), field("Gid:").unwrap_or(u32::MAX))
+    (
+        field("Uid:").unwrap_or(u32::MAX),
+        field("Gid:").unwrap_or(u32::MAX),
+    )
 }
 
 pub(crate) fn find_in_path(program: &str) -> Option<PathBuf> {
@@ -80,7 +83,11 @@ fn config(acl: SessionACL, auto_unmount: bool) -> Config {
 /// 1. through fusermount3 with `allow_other` and `auto_unmount` (root, or a user
 ///    allowed `user_allow_other` in /etc/fuse.conf);
 /// 2. root: a direct mount with `allow_other`; others: fusermount3, owner only.
-pub(crate) fn mount(dir: &Path, make_fs: impl Fn() -> KeyFs, is_root: bool) -> io::Result<MountedFs> {
+pub(crate) fn mount(
+    dir: &Path,
+    make_fs: impl Fn() -> KeyFs,
+    is_root: bool,
+) -> io::Result<MountedFs> {
     // (config, mounted through fusermount3)
     let mut attempts = Vec::new();
     if fusermount().is_some() {

@@ -76,7 +76,10 @@ fn serves_until_a_signal_then_unmounts() {
         assert_eq!(printed, canonical.join("hidraw0").display().to_string());
 
         let control = std::fs::read_to_string(canonical.join("control")).expect("read control");
-        assert!(control.starts_with("touch deny\ntouch-delay-ms 0\nstall off\nwatchdog-ms 3000\n"), "{control}");
+        assert!(
+            control.starts_with("touch deny\ntouch-delay-ms 0\nstall off\nwatchdog-ms 3000\n"),
+            "{control}"
+        );
 
         // ctap-hid-fido2 opens the printed path.
         let device = ctap_hid_fido2::FidoKeyHidFactory::create_by_params(
@@ -89,20 +92,35 @@ fn serves_until_a_signal_then_unmounts() {
 
         let status = stop(running, signal);
         assert!(status.success(), "SIG{signal}: {status}");
-        assert!(!canonical.join("hidraw0").exists(), "unmounted after SIG{signal}");
+        assert!(
+            !canonical.join("hidraw0").exists(),
+            "unmounted after SIG{signal}"
+        );
         assert!(!common::is_mounted(&canonical));
     }
 }
 
 #[test]
 fn usage_errors_and_help() {
-    let help = Command::new(BINARY).arg("--help").output().expect("run --help");
+    let help = Command::new(BINARY)
+        .arg("--help")
+        .output()
+        .expect("run --help");
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
-    for needle in ["--dir DIR", "fusermount3", "root", "echo 'touch deny' > DIR/control"] {
+    for needle in [
+        "--dir DIR",
+        "fusermount3",
+        "root",
+        "echo 'touch deny' > DIR/control",
+    ] {
         assert!(text.contains(needle), "--help lacks {needle:?}");
     }
-    let bad = Command::new(BINARY).arg("--touch").arg("maybe").output().expect("run");
+    let bad = Command::new(BINARY)
+        .arg("--touch")
+        .arg("maybe")
+        .output()
+        .expect("run");
     assert_eq!(bad.status.code(), Some(2));
     let missing = Command::new(BINARY)
         .args(["--dir", "/nonexistent/virtual-key-dir"])

@@ -39,14 +39,24 @@ fn control_file_changes_behaviour_and_shows_settings() {
         .expect("run sh");
     assert!(status.success());
     let denied = make_credential(&key);
-    assert_eq!(denied.as_ref().map_err(|e| ctap_status(e)), Err(Some(0x27)), "{denied:?}");
+    assert_eq!(
+        denied.as_ref().map_err(|e| ctap_status(e)),
+        Err(Some(0x27)),
+        "{denied:?}"
+    );
 
     std::fs::write(&control, "touch accept\ntouch-delay-ms 200\n").expect("write two commands");
     assert!(make_credential(&key).is_ok());
-    assert!(key.keepalives_sent() >= 1, "the delay came from the control file");
+    assert!(
+        key.keepalives_sent() >= 1,
+        "the delay came from the control file"
+    );
 
     let shown = std::fs::read_to_string(&control).expect("read the control file");
-    assert!(shown.starts_with("touch accept\ntouch-delay-ms 200\nstall off\nwatchdog-ms 10000\n"), "{shown}");
+    assert!(
+        shown.starts_with("touch accept\ntouch-delay-ms 200\nstall off\nwatchdog-ms 10000\n"),
+        "{shown}"
+    );
     assert!(shown.contains("# keepalives-sent "), "{shown}");
 
     // A bad line is EINVAL and changes nothing, not even the good lines before it.
@@ -66,7 +76,9 @@ fn control_file_changes_behaviour_and_shows_settings() {
     // replug: files opened before fail, new ones work.
     let stale = client(&key);
     std::fs::write(&control, "replug\n").expect("replug");
-    let (stale_result, _) = within(CALL_DEADLINE, "stale getInfo", move || stale.get_info().is_ok());
+    let (stale_result, _) = within(CALL_DEADLINE, "stale getInfo", move || {
+        stale.get_info().is_ok()
+    });
     assert!(!stale_result);
     assert!(make_credential(&key).is_ok());
 }

@@ -23,9 +23,13 @@ fn make_resident(
     device: FidoKeyHid,
     pin: Option<&'static str>,
     user: &'static str,
-) -> (Result<ctap_hid_fido2::fidokey::make_credential::Attestation, String>, Duration) {
+) -> (
+    Result<ctap_hid_fido2::fidokey::make_credential::Attestation, String>,
+    Duration,
+) {
     within(CALL_DEADLINE, "makeCredential", move || {
-        let user_entity = PublicKeyCredentialUserEntity::new(Some(user.as_bytes()), Some(user), None);
+        let user_entity =
+            PublicKeyCredentialUserEntity::new(Some(user.as_bytes()), Some(user), None);
         let builder = MakeCredentialArgsBuilder::new(RP, b"enrollment challenge")
             .key_type(CredentialSupportedKeyType::Ed25519)
             .resident_key()
@@ -69,18 +73,38 @@ fn get_info_reports_ed25519_resident_keys_and_cred_protect() {
     let info = info.expect("getInfo succeeds");
     println!("getInfo through the virtual key: {per_call:?} per call");
 
-    assert!(info.versions.iter().any(|v| v == "FIDO_2_1"), "{:?}", info.versions);
     assert!(
-        info.algorithms.contains(&("alg".to_owned(), "-8".to_owned())),
+        info.versions.iter().any(|v| v == "FIDO_2_1"),
+        "{:?}",
+        info.versions
+    );
+    assert!(
+        info.algorithms
+            .contains(&("alg".to_owned(), "-8".to_owned())),
         "EdDSA (-8) missing from {:?}",
         info.algorithms
     );
-    assert!(info.options.contains(&("rk".to_owned(), true)), "{:?}", info.options);
-    assert!(info.options.contains(&("clientPin".to_owned(), false)), "{:?}", info.options);
-    assert!(info.extensions.iter().any(|e| e == "credProtect"), "{:?}", info.extensions);
+    assert!(
+        info.options.contains(&("rk".to_owned(), true)),
+        "{:?}",
+        info.options
+    );
+    assert!(
+        info.options.contains(&("clientPin".to_owned(), false)),
+        "{:?}",
+        info.options
+    );
+    assert!(
+        info.extensions.iter().any(|e| e == "credProtect"),
+        "{:?}",
+        info.extensions
+    );
     assert_eq!(info.remaining_discoverable_credentials, 150);
     assert_eq!(info.aaguid, vec![0; 16]);
-    assert!(per_call < Duration::from_millis(200), "getInfo took {per_call:?}");
+    assert!(
+        per_call < Duration::from_millis(200),
+        "getInfo took {per_call:?}"
+    );
 }
 
 #[test]
@@ -100,7 +124,10 @@ fn pin_resident_ed25519_credential_and_assertion() {
     assert!(attestation.flags.user_present_result);
     assert!(attestation.flags.user_verified_result);
     assert_eq!(attestation.fmt, "packed");
-    assert!(attestation.attstmt_x5c.is_empty(), "self attestation has no x5c");
+    assert!(
+        attestation.attstmt_x5c.is_empty(),
+        "self attestation has no x5c"
+    );
     assert_eq!(attestation.aaguid, vec![0; 16]);
     let public_key: [u8; 32] = attestation
         .credential_publickey
@@ -116,7 +143,9 @@ fn pin_resident_ed25519_credential_and_assertion() {
             .pin(PIN)
             .credential_id(&credential_id)
             .build();
-        device.get_assertion_with_args(&args).map_err(|e| e.to_string())
+        device
+            .get_assertion_with_args(&args)
+            .map_err(|e| e.to_string())
     });
     let assertion = assertion.expect("getAssertion succeeds");
     let assertion = assertion.first().expect("one assertion");
@@ -125,7 +154,11 @@ fn pin_resident_ed25519_credential_and_assertion() {
     // The signature is over authenticatorData || SHA-256(challenge).
     let mut message = assertion.auth_data.clone();
     message.extend_from_slice(&Sha256::digest(b"sign this"));
-    let signature: [u8; 64] = assertion.signature.clone().try_into().expect("64-byte signature");
+    let signature: [u8; 64] = assertion
+        .signature
+        .clone()
+        .try_into()
+        .expect("64-byte signature");
     let verifying_key =
         ed25519_dalek::VerifyingKey::from_bytes(&public_key).expect("valid Ed25519 key");
     verifying_key
@@ -141,7 +174,10 @@ fn pin_resident_ed25519_credential_and_assertion() {
     });
     let metadata = metadata.expect("credential management works");
     assert_eq!(metadata.existing_resident_credentials_count, 1);
-    assert_eq!(metadata.max_possible_remaining_resident_credentials_count, 149);
+    assert_eq!(
+        metadata.max_possible_remaining_resident_credentials_count,
+        149
+    );
 
     // A wrong PIN is refused and costs a retry.
     let device = client(&key);
@@ -166,11 +202,19 @@ fn refused_and_missing_touches_fail_with_their_ctap_codes() {
         return;
     };
     let (denied, _) = make_resident(client(&key), None, "denied");
-    assert_eq!(status_of(&denied), Some(0x27), "CTAP2_ERR_OPERATION_DENIED: {denied:?}");
+    assert_eq!(
+        status_of(&denied),
+        Some(0x27),
+        "CTAP2_ERR_OPERATION_DENIED: {denied:?}"
+    );
 
     key.set_touch(Touch::Timeout);
     let (timed_out, elapsed) = make_resident(client(&key), None, "timed-out");
-    assert_eq!(status_of(&timed_out), Some(0x2F), "CTAP2_ERR_USER_ACTION_TIMEOUT: {timed_out:?}");
+    assert_eq!(
+        status_of(&timed_out),
+        Some(0x2F),
+        "CTAP2_ERR_USER_ACTION_TIMEOUT: {timed_out:?}"
+    );
     // No touch delay: the "30 s" of OpenSK's clock pass at once.
     assert!(elapsed < Duration::from_secs(5), "timeout took {elapsed:?}");
 
@@ -193,10 +237,16 @@ fn touch_delay_sends_keepalives_then_succeeds() {
     };
     let (made, elapsed) = make_resident(client(&key), None, "patient");
     assert!(made.is_ok(), "{made:?}");
-    assert!(elapsed >= delay, "answered after {elapsed:?}, before the touch");
+    assert!(
+        elapsed >= delay,
+        "answered after {elapsed:?}, before the touch"
+    );
     // One every 100 ms while waiting (fewer if this machine is very busy).
     let keepalives = key.keepalives_sent();
-    assert!((3..=12).contains(&keepalives), "{keepalives} keep-alives in {delay:?}");
+    assert!(
+        (3..=12).contains(&keepalives),
+        "{keepalives} keep-alives in {delay:?}"
+    );
 
     // A refusal mid-wait (the user changes their mind) is honoured.
     key.set_touch_delay(Duration::from_millis(1500));
@@ -205,7 +255,9 @@ fn touch_delay_sends_keepalives_then_succeeds() {
     std::thread::sleep(Duration::from_millis(300));
     key.set_touch(Touch::Deny);
     let (refused, _) = within(CALL_DEADLINE, "refused makeCredential", move || {
-        refused.join().map_err(|_| "client thread panicked".to_owned())
+        refused
+            .join()
+            .map_err(|_| "client thread panicked".to_owned())
     });
     let refused = refused.expect("client thread");
     assert_eq!(status_of(&refused), Some(0x27), "{refused:?}");
@@ -251,7 +303,11 @@ fn max_resident_keys_makes_a_full_key_cheap() {
         assert!(made.is_ok(), "{user}: {made:?}");
     }
     let (full, _) = make_resident(client(&key), None, "three");
-    assert_eq!(status_of(&full), Some(0x28), "CTAP2_ERR_KEY_STORE_FULL: {full:?}");
+    assert_eq!(
+        status_of(&full),
+        Some(0x28),
+        "CTAP2_ERR_KEY_STORE_FULL: {full:?}"
+    );
 }
 
 #[test]
@@ -292,12 +348,20 @@ fn a_stalled_key_fails_the_call_within_the_watchdog() {
     };
     let device = client(&key);
     key.set_stalled(true);
-    let (result, elapsed) = within(watchdog + Duration::from_secs(5), "stalled getInfo", move || {
-        device.get_info().map_err(|e| e.to_string())
-    });
+    let (result, elapsed) = within(
+        watchdog + Duration::from_secs(5),
+        "stalled getInfo",
+        move || device.get_info().map_err(|e| e.to_string()),
+    );
     assert!(result.is_err(), "a stalled key cannot answer: {result:?}");
-    assert!(elapsed >= watchdog, "failed after {elapsed:?}, before the watchdog");
-    assert!(elapsed < watchdog + Duration::from_secs(2), "failed only after {elapsed:?}");
+    assert!(
+        elapsed >= watchdog,
+        "failed after {elapsed:?}, before the watchdog"
+    );
+    assert!(
+        elapsed < watchdog + Duration::from_secs(2),
+        "failed only after {elapsed:?}"
+    );
     assert!(key.watchdog_failures() >= 1);
 
     key.set_stalled(false);
@@ -325,9 +389,15 @@ fn two_keys_do_not_accept_each_others_credentials() {
             .without_pin_and_uv()
             .credential_id(&credential_id)
             .build();
-        device.get_assertion_with_args(&args).map_err(|e| e.to_string())
+        device
+            .get_assertion_with_args(&args)
+            .map_err(|e| e.to_string())
     });
-    assert_eq!(status_of(&assertion), Some(0x2E), "CTAP2_ERR_NO_CREDENTIALS: {assertion:?}");
+    assert_eq!(
+        status_of(&assertion),
+        Some(0x2E),
+        "CTAP2_ERR_NO_CREDENTIALS: {assertion:?}"
+    );
     drop((key_a, key_b));
 }
 
@@ -359,7 +429,9 @@ fn dropping_the_key_while_a_client_waits_in_read_does_not_hang() {
     });
     std::thread::sleep(Duration::from_millis(200));
     let (_, elapsed) = within(CALL_DEADLINE, "drop with an open client", move || drop(key));
-    let (joined, _) = within(CALL_DEADLINE, "the blocked read", move || reader.join().ok());
+    let (joined, _) = within(CALL_DEADLINE, "the blocked read", move || {
+        reader.join().ok()
+    });
     let (result, file) = joined.expect("reader thread");
     assert!(result.is_err(), "the blocked read fails: {result:?}");
     drop(file);
@@ -409,17 +481,29 @@ fn replug_lifts_the_per_boot_pin_block_and_cuts_off_open_clients() {
         let (result, _) = make_resident(client(&key), Some(pin), "alice");
         codes.push(status_of(&result));
     }
-    assert_eq!(codes, [Some(0x31), Some(0x31), Some(0x34), Some(0x34)], "PIN_INVALID, then PIN_AUTH_BLOCKED");
+    assert_eq!(
+        codes,
+        [Some(0x31), Some(0x31), Some(0x34), Some(0x34)],
+        "PIN_INVALID, then PIN_AUTH_BLOCKED"
+    );
 
     let stale = client(&key);
     key.replug();
-    let (stale_result, _) = within(CALL_DEADLINE, "getInfo on a handle from before", move || {
-        stale.get_info().map_err(|e| e.to_string())
-    });
-    assert!(stale_result.is_err(), "a file opened before the unplug fails");
+    let (stale_result, _) = within(
+        CALL_DEADLINE,
+        "getInfo on a handle from before",
+        move || stale.get_info().map_err(|e| e.to_string()),
+    );
+    assert!(
+        stale_result.is_err(),
+        "a file opened before the unplug fails"
+    );
 
     let (made, _) = make_resident(client(&key), Some(PIN), "alice");
-    assert!(made.is_ok(), "the right PIN works after the replug: {made:?}");
+    assert!(
+        made.is_ok(),
+        "the right PIN works after the replug: {made:?}"
+    );
     let device = client(&key);
     let (retries, _) = within(CALL_DEADLINE, "getPinRetries", move || {
         device.get_pin_retries().map_err(|e| e.to_string())

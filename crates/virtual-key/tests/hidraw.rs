@@ -38,13 +38,20 @@ fn write_packet(file: &mut File, cid: [u8; 4], first: u8, payload: &[u8]) {
 /// Sends a whole CTAPHID message, split into an initialisation packet and
 /// continuation packets.
 fn send_message(file: &mut File, cid: [u8; 4], command: u8, payload: &[u8]) {
-    let length = u16::try_from(payload.len()).expect("short message").to_be_bytes();
+    let length = u16::try_from(payload.len())
+        .expect("short message")
+        .to_be_bytes();
     let first = payload.len().min(57);
     let mut init = vec![length[0], length[1]];
     init.extend_from_slice(&payload[..first]);
     write_packet(file, cid, command, &init);
     for (sequence, chunk) in payload[first..].chunks(59).enumerate() {
-        write_packet(file, cid, u8::try_from(sequence).expect("few packets"), chunk);
+        write_packet(
+            file,
+            cid,
+            u8::try_from(sequence).expect("few packets"),
+            chunk,
+        );
     }
 }
 
@@ -55,13 +62,22 @@ fn read_report(mut file: File) -> (File, [u8; 64]) {
         (file, read, report)
     });
     let (file, read, report) = result;
-    assert_eq!(read.expect("read a report"), 64, "one read is one 64-byte report");
+    assert_eq!(
+        read.expect("read a report"),
+        64,
+        "one read is one 64-byte report"
+    );
     (file, report)
 }
 
 fn init(file: File) -> (File, [u8; 4]) {
     let mut file = file;
-    write_packet(&mut file, BROADCAST, CTAPHID_INIT, &[0, 8, b'n', b'o', b'n', b'c', b'e', b'-', b'0', b'1']);
+    write_packet(
+        &mut file,
+        BROADCAST,
+        CTAPHID_INIT,
+        &[0, 8, b'n', b'o', b'n', b'c', b'e', b'-', b'0', b'1'],
+    );
     let (file, report) = read_report(file);
     assert_eq!(report[..5], [0xFF, 0xFF, 0xFF, 0xFF, CTAPHID_INIT]);
     assert_eq!(report[7..15], NONCE);
@@ -76,7 +92,10 @@ fn every_open_file_receives_every_report() {
     let observer = open(&key.path());
     let (_client, cid) = init(open(&key.path()));
     let (_observer, seen) = read_report(observer);
-    assert_eq!(seen[4], CTAPHID_INIT, "the other reader got the INIT answer too");
+    assert_eq!(
+        seen[4], CTAPHID_INIT,
+        "the other reader got the INIT answer too"
+    );
     assert_eq!(seen[15..19], cid);
 }
 
@@ -146,5 +165,8 @@ fn keepalives_with_upneeded_come_before_the_answer() {
         assert!(keepalives < 50, "too many keep-alives");
     };
     assert_eq!(answer[7], 0x00, "CTAP2_OK");
-    assert!(keepalives >= 3, "{keepalives} keep-alives for a 500 ms touch");
+    assert!(
+        keepalives >= 3,
+        "{keepalives} keep-alives for a 500 ms touch"
+    );
 }

@@ -15,29 +15,62 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, selected: usize, loading
     }
     let devices = &app.session.devices;
     if devices.is_empty() {
-        lines.push(Line::from(Span::styled("No security key found.", theme.heading())));
+        lines.push(Line::from(Span::styled(
+            "No security key found.",
+            theme.heading(),
+        )));
         if let Some(reason) = &app.session.devices_error {
             lines.push(Line::from(Span::styled(reason.clone(), theme.dim())));
         } else {
-            lines.push(Line::from(Span::styled("Plug one in and press r (on Linux a udev rule must allow /dev/hidraw*).", theme.dim())));
+            lines.push(Line::from(Span::styled(
+                "Plug one in and press r (on Linux a udev rule must allow /dev/hidraw*).",
+                theme.dim(),
+            )));
         }
         lines.push(Line::from(""));
     } else {
-        lines.push(Line::from(format!("{} security key(s) plugged in. Which one should get the SSH keys?", devices.len())));
+        lines.push(Line::from(format!(
+            "{} security key(s) plugged in. Which one should get the SSH keys?",
+            devices.len()
+        )));
         lines.push(Line::from(""));
     }
     for (i, choice) in devices.iter().enumerate() {
         let chosen = i == selected;
-        let style = if chosen { theme.selected() } else { theme.heading() };
-        let product = choice.info.as_ref().and_then(|i| i.product.clone()).unwrap_or_else(|| choice.summary.product.clone());
-        let product = if product.is_empty() { "FIDO2 security key".to_string() } else { product };
-        lines.push(Line::from(vec![Span::raw(if chosen { "▶ " } else { "  " }), Span::styled(product, style), Span::raw(format!("  {}", choice.summary.path))]));
+        let style = if chosen {
+            theme.selected()
+        } else {
+            theme.heading()
+        };
+        let product = choice
+            .info
+            .as_ref()
+            .and_then(|i| i.product.clone())
+            .unwrap_or_else(|| choice.summary.product.clone());
+        let product = if product.is_empty() {
+            "FIDO2 security key".to_string()
+        } else {
+            product
+        };
+        lines.push(Line::from(vec![
+            Span::raw(if chosen { "▶ " } else { "  " }),
+            Span::styled(product, style),
+            Span::raw(format!("  {}", choice.summary.path)),
+        ]));
         match (&choice.info, &choice.error) {
             (Some(info), _) => lines.push(Line::from(Span::styled(
-                format!("    AAGUID {}  firmware {}  {}", info.aaguid, firmware_text(info.firmware_version), ctap_text(&info.ctap_versions)),
+                format!(
+                    "    AAGUID {}  firmware {}  {}",
+                    info.aaguid,
+                    firmware_text(info.firmware_version),
+                    ctap_text(&info.ctap_versions)
+                ),
                 theme.dim(),
             ))),
-            (None, Some(e)) => lines.push(Line::from(Span::styled(format!("    cannot ask it: {e}"), theme.warn()))),
+            (None, Some(e)) => lines.push(Line::from(Span::styled(
+                format!("    cannot ask it: {e}"),
+                theme.warn(),
+            ))),
             (None, None) => {}
         }
     }
@@ -45,10 +78,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, selected: usize, loading
     let chosen = selected == sim;
     lines.push(Line::from(vec![
         Span::raw(if chosen { "▶ " } else { "  " }),
-        Span::styled("Simulated key", if chosen { theme.selected() } else { theme.heading() }),
+        Span::styled(
+            "Simulated key",
+            if chosen {
+                theme.selected()
+            } else {
+                theme.heading()
+            },
+        ),
         Span::raw("  for trying skset out"),
     ]));
-    lines.push(Line::from(Span::styled("    OpenSK in memory: gone when skset exits; its keys log in nowhere", theme.dim())));
+    lines.push(Line::from(Span::styled(
+        "    OpenSK in memory: gone when skset exits; its keys log in nowhere",
+        theme.dim(),
+    )));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), pad(area));
 }
 

@@ -25,10 +25,20 @@ fn lines(app: &App, items: Vec<Item>) -> Vec<Line<'static>> {
 
 pub fn render_summary(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
     let text = lines(app, enroll_items(app));
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).scroll((scroll, 0)), pad(area));
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        pad(area),
+    );
 }
 
 pub fn render_recover(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
     let text = lines(app, recover_items(app));
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).scroll((scroll, 0)), pad(area));
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        pad(area),
+    );
 }

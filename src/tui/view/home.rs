@@ -15,8 +15,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, selected: usize) {
     for (i, (name, what)) in HOME_ITEMS.iter().enumerate() {
         let chosen = i == selected;
         let marker = if chosen { "▶ " } else { "  " };
-        let style = if chosen { theme.selected() } else { theme.heading() };
-        lines.push(Line::from(vec![Span::raw(marker), Span::styled(format!("{} {name}", i + 1), style)]));
+        let style = if chosen {
+            theme.selected()
+        } else {
+            theme.heading()
+        };
+        lines.push(Line::from(vec![
+            Span::raw(marker),
+            Span::styled(format!("{} {name}", i + 1), style),
+        ]));
         if !what.is_empty() {
             lines.push(Line::from(Span::styled(format!("    {what}"), theme.dim())));
         }

@@ -39,15 +39,33 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, screen: &PassphraseScree
         .wrap(Wrap { trim: false }),
         intro,
     );
-    secret_field(frame, first, "Passphrase", &screen.first, screen.focus == 0, theme);
-    secret_field(frame, second, "Repeat", &screen.second, screen.focus == 1, theme);
+    secret_field(
+        frame,
+        first,
+        "Passphrase",
+        &screen.first,
+        screen.focus == 0,
+        theme,
+    );
+    secret_field(
+        frame,
+        second,
+        "Repeat",
+        &screen.second,
+        screen.focus == 1,
+        theme,
+    );
     let strength = estimate(screen.first.expose(), MIN_PASSPHRASE_CHARS);
     let style = match strength.cells() {
         0 | 1 => theme.fail(),
         2 => theme.warn(),
         _ => theme.ok(),
     };
-    let bar = format!("{}{}", "█".repeat(strength.cells()), "░".repeat(4 - strength.cells()));
+    let bar = format!(
+        "{}{}",
+        "█".repeat(strength.cells()),
+        "░".repeat(4 - strength.cells())
+    );
     let count = screen.first.chars();
     frame.render_widget(
         Paragraph::new(Line::from(vec![
@@ -59,6 +77,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, screen: &PassphraseScree
         strength_row,
     );
     if let Some(error) = &screen.error {
-        frame.render_widget(Paragraph::new(Line::from(Span::styled(format!("✗ {error}"), theme.fail()))).wrap(Wrap { trim: false }), message);
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(format!("✗ {error}"), theme.fail())))
+                .wrap(Wrap { trim: false }),
+            message,
+        );
     }
 }

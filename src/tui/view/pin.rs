@@ -8,7 +8,12 @@ use ratatui::Frame;
 pub fn render(app: &App, frame: &mut Frame, area: Rect, screen: &PinScreen) {
     let theme = app.theme;
     let area = pad(area);
-    let device = app.session.device.as_ref().map(|d| d.name()).unwrap_or_else(|| "the key".into());
+    let device = app
+        .session
+        .device
+        .as_ref()
+        .map(|d| d.name())
+        .unwrap_or_else(|| "the key".into());
     let intro: Vec<Line> = match screen.kind {
         PinKind::Verify => vec![
             Line::from(format!("Type the PIN of the {device}.")),
@@ -20,16 +25,36 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, screen: &PinScreen) {
         ],
     };
     let fields = if screen.kind == PinKind::Set { 2 } else { 1 };
-    let [intro_area, _, fields_area, _, message_area] =
-        Layout::vertical([Constraint::Length(3), Constraint::Length(1), Constraint::Length(fields), Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let [intro_area, _, fields_area, _, message_area] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(1),
+        Constraint::Length(fields),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(area);
     frame.render_widget(Paragraph::new(intro).wrap(Wrap { trim: false }), intro_area);
     let rows = Layout::vertical(vec![Constraint::Length(1); fields as usize]).split(fields_area);
     let active = !screen.blocked;
     match screen.kind {
         PinKind::Verify => secret_field(frame, rows[0], "PIN", &screen.first, active, theme),
         PinKind::Set => {
-            secret_field(frame, rows[0], "New PIN", &screen.first, active && screen.focus == 0, theme);
-            secret_field(frame, rows[1], "Repeat", &screen.second, active && screen.focus == 1, theme);
+            secret_field(
+                frame,
+                rows[0],
+                "New PIN",
+                &screen.first,
+                active && screen.focus == 0,
+                theme,
+            );
+            secret_field(
+                frame,
+                rows[1],
+                "Repeat",
+                &screen.second,
+                active && screen.focus == 1,
+                theme,
+            );
         }
     }
     let mut lines = Vec::new();
@@ -51,7 +76,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, screen: &PinScreen) {
         }
     }
     if screen.blocked {
-        lines.push(Line::from(Span::styled("Nothing more can be typed here. Press Esc to choose the key again.", theme.dim())));
+        lines.push(Line::from(Span::styled(
+            "Nothing more can be typed here. Press Esc to choose the key again.",
+            theme.dim(),
+        )));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), message_area);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }),
+        message_area,
+    );
 }

@@ -20,12 +20,25 @@ pub fn action_word(action: &ModeAction) -> &'static str {
 pub fn render(app: &App, frame: &mut Frame, area: Rect, screen: &ReviewScreen) {
     let theme = app.theme;
     let area = pad(area);
-    let (Some(policy), Some(preflight)) = (&app.session.policy, &app.session.preflight) else { return };
+    let (Some(policy), Some(preflight)) = (&app.session.policy, &app.session.preflight) else {
+        return;
+    };
     let plan = &policy.plan;
-    let device = app.session.device.as_ref().map(|d| d.name()).unwrap_or_default();
+    let device = app
+        .session
+        .device
+        .as_ref()
+        .map(|d| d.name())
+        .unwrap_or_default();
     let rows_needed = plan.keys.len() as u16 + 1;
-    let [info, dir_row, table_area, _, details] =
-        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Length(rows_needed), Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let [info, dir_row, table_area, _, details] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(rows_needed),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(area);
 
     frame.render_widget(
         Paragraph::new(Line::from(vec![
@@ -36,10 +49,27 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, screen: &ReviewScreen) {
     );
     match &screen.out_dir {
         Some(input) => text_field(frame, dir_row, "Files into:", input, true, theme),
-        None => frame.render_widget(Paragraph::new(Line::from(vec![Span::raw("Files into "), Span::styled(app.show_path(&app.session.out_dir), theme.heading()), Span::styled("  (o to change)", theme.dim())])), dir_row),
+        None => frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::raw("Files into "),
+                Span::styled(app.show_path(&app.session.out_dir), theme.heading()),
+                Span::styled("  (o to change)", theme.dim()),
+            ])),
+            dir_row,
+        ),
     }
 
-    let header = Row::new([" mode", "stored", "touch", "PIN", "agent", "type", "on key now", "will"]).style(theme.heading());
+    let header = Row::new([
+        " mode",
+        "stored",
+        "touch",
+        "PIN",
+        "agent",
+        "type",
+        "on key now",
+        "will",
+    ])
+    .style(theme.heading());
     let rows: Vec<Row> = plan
         .keys
         .iter()
@@ -69,7 +99,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, screen: &ReviewScreen) {
             let marker = if i == screen.selected { "▶" } else { " " };
             let row = Row::new(vec![
                 Cell::from(format!("{marker}{}", key.mode)),
-                Cell::from(if key.resident { "resident" } else { "non-resident" }),
+                Cell::from(if key.resident {
+                    "resident"
+                } else {
+                    "non-resident"
+                }),
                 Cell::from(if key.touch { "yes" } else { "no" }),
                 Cell::from(if key.pin { "yes" } else { "no" }),
                 Cell::from(agent),
@@ -94,35 +128,86 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, screen: &ReviewScreen) {
         Constraint::Length(12),
         Constraint::Min(9),
     ];
-    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), table_area);
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        table_area,
+    );
 
     let mut lines = Vec::new();
-    let problems: Vec<_> = preflight.checks.iter().filter(|c| c.status != CheckStatus::Pass).collect();
+    let problems: Vec<_> = preflight
+        .checks
+        .iter()
+        .filter(|c| c.status != CheckStatus::Pass)
+        .collect();
     let passed = preflight.checks.len() - problems.len();
     if problems.is_empty() {
-        lines.push(Line::from(vec![check_mark(CheckStatus::Pass, theme), Span::raw(format!("pre-flight: all {passed} checks pass"))]));
+        lines.push(Line::from(vec![
+            check_mark(CheckStatus::Pass, theme),
+            Span::raw(format!("pre-flight: all {passed} checks pass")),
+        ]));
     } else {
-        lines.push(Line::from(vec![Span::styled("Pre-flight: ", theme.heading()), Span::raw(format!("{passed} pass, {} need a look", problems.len()))]));
+        lines.push(Line::from(vec![
+            Span::styled("Pre-flight: ", theme.heading()),
+            Span::raw(format!("{passed} pass, {} need a look", problems.len())),
+        ]));
         for check in problems {
-            lines.push(Line::from(vec![check_mark(check.status, theme), Span::raw(check.message.clone())]));
+            lines.push(Line::from(vec![
+                check_mark(check.status, theme),
+                Span::raw(check.message.clone()),
+            ]));
             if let Some(fix) = &check.fix {
-                lines.push(Line::from(Span::styled(format!("  → {}", wizard_fix(fix)), theme.dim())));
+                lines.push(Line::from(Span::styled(
+                    format!("  → {}", wizard_fix(fix)),
+                    theme.dim(),
+                )));
             }
         }
     }
-    let errors = plan.findings.iter().filter(|f| f.severity == Severity::Error).count();
-    let warnings: Vec<_> = plan.findings.iter().filter(|f| f.severity != Severity::Error).collect();
+    let errors = plan
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings: Vec<_> = plan
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Error)
+        .collect();
     lines.push(Line::from(vec![
-        check_mark(if errors == 0 { CheckStatus::Pass } else { CheckStatus::Fail }, theme),
-        Span::raw(format!("policy rules: {errors} errors, {} warnings/notes", warnings.len())),
+        check_mark(
+            if errors == 0 {
+                CheckStatus::Pass
+            } else {
+                CheckStatus::Fail
+            },
+            theme,
+        ),
+        Span::raw(format!(
+            "policy rules: {errors} errors, {} warnings/notes",
+            warnings.len()
+        )),
     ]));
     for f in warnings {
-        let mode = f.mode.as_deref().map(|m| format!(" {m}")).unwrap_or_default();
-        lines.push(Line::from(Span::styled(format!("  {} {}{mode}: {}", f.severity, f.rule, f.message), theme.dim())));
+        let mode = f
+            .mode
+            .as_deref()
+            .map(|m| format!(" {m}"))
+            .unwrap_or_default();
+        lines.push(Line::from(Span::styled(
+            format!("  {} {}{mode}: {}", f.severity, f.rule, f.message),
+            theme.dim(),
+        )));
     }
     if !preflight.foreign_credentials.is_empty() {
-        let names: Vec<String> = preflight.foreign_credentials.iter().map(|c| format!("{} (user {})", c.application, c.user_id_display())).collect();
-        lines.push(Line::from(Span::styled(format!("Also on the key, left alone: {}", names.join(", ")), theme.dim())));
+        let names: Vec<String> = preflight
+            .foreign_credentials
+            .iter()
+            .map(|c| format!("{} (user {})", c.application, c.user_id_display()))
+            .collect();
+        lines.push(Line::from(Span::styled(
+            format!("Also on the key, left alone: {}", names.join(", ")),
+            theme.dim(),
+        )));
     }
     lines.push(Line::from(Span::styled("Files per mode:", theme.heading())));
     for key in &plan.keys {
@@ -131,17 +216,31 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, screen: &ReviewScreen) {
             _ => "",
         };
         // The plan names them id_x, id_x.pub, id_x.attest, id_x.challenge.
-        lines.push(Line::from(format!("  {:<6} {}  .pub  .attest  .challenge{passphrase}", key.mode, key.private_key_file)));
+        lines.push(Line::from(format!(
+            "  {:<6} {}  .pub  .attest  .challenge{passphrase}",
+            key.mode, key.private_key_file
+        )));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((screen.scroll, 0)), details);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((screen.scroll, 0)),
+        details,
+    );
 }
 
 /// The engine's fixes name command line flags; here the same choice is a key.
 pub fn wizard_fix(fix: &str) -> String {
-    let mut text = fix.replace("add --force", "press f").replace("with --force", "with f").replace("--force", "f");
+    let mut text = fix
+        .replace("add --force", "press f")
+        .replace("with --force", "with f")
+        .replace("--force", "f");
     while let Some(start) = text.find("--replace-existing ") {
         let rest = &text[start + "--replace-existing ".len()..];
-        let mode: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != ',' && *c != ';').collect();
+        let mode: String = rest
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != ',' && *c != ';')
+            .collect();
         text = format!("{}x on {mode}{}", &text[..start], &rest[mode.len()..]);
     }
     text

@@ -16,7 +16,10 @@ pub struct SecretInput {
 impl SecretInput {
     /// `max_bytes`: the longest secret accepted (a PIN: 63 bytes).
     pub fn new(max_bytes: usize) -> SecretInput {
-        SecretInput { buf: Zeroizing::new(String::with_capacity(max_bytes)), capacity: max_bytes }
+        SecretInput {
+            buf: Zeroizing::new(String::with_capacity(max_bytes)),
+            capacity: max_bytes,
+        }
     }
 
     /// Appends a character; false (and nothing stored) when it would not fit.
@@ -58,7 +61,10 @@ impl SecretInput {
 
     /// Moves the secret out; the input is empty (with the same reserved room) afterwards.
     pub fn take(&mut self) -> Zeroizing<String> {
-        std::mem::replace(&mut self.buf, Zeroizing::new(String::with_capacity(self.capacity)))
+        std::mem::replace(
+            &mut self.buf,
+            Zeroizing::new(String::with_capacity(self.capacity)),
+        )
     }
 
     /// One `•` per character typed.

@@ -71,6 +71,9 @@ mod tests {
     fn length_dominates() {
         assert_eq!(estimate("short", 10), Strength::TooShort);
         assert_eq!(estimate("aaaaaaaaaa", 10), Strength::Weak);
-        assert_eq!(estimate("correct horse battery staple", 10), Strength::Strong);
+        assert_eq!(
+            estimate("correct horse battery staple", 10),
+            Strength::Strong
+        );
     }
 }

@@ -7,7 +7,9 @@ pub struct TextInput {
 
 impl TextInput {
     pub fn new(value: impl Into<String>) -> TextInput {
-        TextInput { value: value.into() }
+        TextInput {
+            value: value.into(),
+        }
     }
 
     pub fn push(&mut self, c: char) {
