@@ -431,3 +431,42 @@ fn an_audit_of_a_broken_ssh_dir_shows_its_findings_at_a_terminal() {
     tmux.wait_for_history("SKSET-EXIT=0");
     std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700)).unwrap();
 }
+
+#[test]
+fn sigterm_leaves_the_terminal_usable() {
+    if !Tmux::available() {
+        return;
+    }
+    let s = setup();
+    let tmux = Tmux::start(&wizard_command(&s.home, "/nonexistent/hidraw0", &s.out));
+    tmux.wait_for("Enroll a new key");
+    let flag = |name: &str| {
+        String::from_utf8_lossy(
+            &tmux
+                .run(&["display-message", "-p", "-t", "wizard", name])
+                .stdout,
+        )
+        .trim()
+        .to_string()
+    };
+    assert_eq!(flag("#{alternate_on}"), "1");
+    let shell = flag("#{pane_pid}");
+    let child = Command::new("pgrep")
+        .args(["-P", &shell, "-f", "skset"])
+        .output()
+        .expect("pgrep");
+    let pid = String::from_utf8_lossy(&child.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!pid.is_empty(), "found the wizard's process");
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    tmux.wait_for_history("SKSET-EXIT=0");
+    assert_eq!(flag("#{alternate_on}"), "0", "the alternate screen is left");
+    assert_eq!(flag("#{cursor_flag}"), "1", "the cursor is shown again");
+}

@@ -26,6 +26,9 @@ pub enum Msg {
     Enroll(EnrollEvent),
     /// The answer to an [`crate::tui::effects::Effect`].
     Done(Done),
+    /// SIGTERM or SIGHUP: leave at once, through the normal exit that restores the terminal.
+    /// (Ctrl-C arrives as a key in raw mode and asks first.)
+    Terminate,
 }
 
 #[derive(Debug)]

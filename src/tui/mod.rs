@@ -65,6 +65,7 @@ pub fn run<W: Write>(out: W, options: WizardOptions) -> io::Result<WizardExit> {
 
     let (tx, rx) = mpsc::channel();
     let input = InputThread::spawn(tx.clone())?;
+    let _signals = SignalThread::spawn(tx.clone())?;
     spawn_ticker(tx.clone())?;
     let runner = Runner::spawn(tx.clone(), DeviceExecutor::new(tx))?;
     let mut app = App::new(options, theme);
@@ -273,6 +274,35 @@ impl InputThread {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Turns SIGTERM and SIGHUP (a closed terminal) into [`Msg::Terminate`], so a killed wizard
+/// still leaves raw mode and the alternate screen. Dropping this ends the thread; skset exits
+/// right after the wizard, so nothing relies on the signals' default action afterwards.
+struct SignalThread {
+    handle: signal_hook::iterator::Handle,
+}
+
+impl SignalThread {
+    fn spawn(tx: Sender<Msg>) -> io::Result<SignalThread> {
+        use signal_hook::consts::{SIGHUP, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP])?;
+        let handle = signals.handle();
+        std::thread::Builder::new()
+            .name("skset-tui-signals".into())
+            .spawn(move || {
+                if signals.forever().next().is_some() {
+                    let _ = tx.send(Msg::Terminate);
+                }
+            })?;
+        Ok(SignalThread { handle })
+    }
+}
+
+impl Drop for SignalThread {
+    fn drop(&mut self) {
+        self.handle.close();
     }
 }
 

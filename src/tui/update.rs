@@ -38,6 +38,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             on_done(app, done)
         }
         Msg::Key(key) => on_key(app, key),
+        Msg::Terminate => {
+            // Files are written whole or not at all, so stopping here loses nothing.
+            app.quit = true;
+            vec![]
+        }
     }
 }
 
