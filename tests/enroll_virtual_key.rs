@@ -45,6 +45,25 @@ impl Fixture {
             .into_owned()
     }
 
+    /// skset with `input` on its stdin (a pipeline: keys from stdin).
+    fn skset_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_skset"))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run skset");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+        child.wait_with_output().expect("wait for skset")
+    }
+
     fn skset(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_skset"))
             .args(args)
@@ -251,8 +270,9 @@ fn authorized_keys_command_matches_enroll_and_reads_stdin() {
     assert_eq!(all.lines().filter(|l| !l.starts_with('#')).count(), 4);
 
     // A pipeline: one key from stdin.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_skset"))
-        .args([
+    let robo_pub = std::fs::read(fx.file("id_robo.pub")).unwrap();
+    let piped = fx.skset_with_stdin(
+        &[
             "authorized-keys",
             "--policy",
             POLICY,
@@ -262,19 +282,9 @@ fn authorized_keys_command_matches_enroll_and_reads_stdin() {
             "robo",
             "--pub-dir",
             "-",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&std::fs::read(fx.file("id_robo.pub")).unwrap())
-        .unwrap();
-    let piped = child.wait_with_output().unwrap();
+        ],
+        &robo_pub,
+    );
     assert!(piped.status.success());
     let robo_line = text(&piped.stdout)
         .lines()
@@ -284,8 +294,8 @@ fn authorized_keys_command_matches_enroll_and_reads_stdin() {
     assert!(all.contains(&robo_line));
 
     // The wrong key for a mode is refused, not silently accepted.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_skset"))
-        .args([
+    let refused = fx.skset_with_stdin(
+        &[
             "authorized-keys",
             "--policy",
             POLICY,
@@ -293,19 +303,9 @@ fn authorized_keys_command_matches_enroll_and_reads_stdin() {
             "root",
             "--pub-dir",
             "-",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&std::fs::read(fx.file("id_robo.pub")).unwrap())
-        .unwrap();
-    let refused = child.wait_with_output().unwrap();
+        ],
+        &robo_pub,
+    );
     assert_eq!(refused.status.code(), Some(2));
     assert!(
         text(&refused.stderr).contains("ssh:robo"),
